@@ -1,0 +1,76 @@
+# unbundled - every command in the README is a target here.
+#
+#   make run     start the local server (embedded SQLite, local mailbox)
+#   make test    install pinned tools on first use, then run every check and test
+#
+# Lambda bootstraps: `sam build` calls build-<LogicalId> with ARTIFACTS_DIR set.
+# ARCH picks the CPU for sam build (template parameter Architecture) and the
+# matching GOARCH; tests build for this machine with the same targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+TOOLS     := $(CURDIR)/.tools
+SAM       := $(TOOLS)/venv/bin/sam
+STATICCHECK := $(TOOLS)/bin/staticcheck
+ARCH      ?= arm64
+GOARCH_arm64  := arm64
+GOARCH_x86_64 := amd64
+GOARCH    ?= $(GOARCH_$(ARCH))
+MAGNETS   ?= infra/magnets.json
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+
+export SAM_CLI_TELEMETRY := 0
+export GOFLAGS := -buildvcs=false
+
+.PHONY: help run test tools check unit sam-validate sam-build bench deploy clean \
+	build-SignupFunction build-UnsubscribeFunction
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: ## start the local server on http://127.0.0.1:8080 (data in ./data)
+	$(GO) run ./infra/local
+
+test: tools check sam-validate ## everything: lint, unit, conformance, emulator and runtime-emulator tests
+	$(MAKE) sam-build ARCH=$(HOST_ARCH)
+	UNBUNDLED_SAM_BUILD_DIR=$(CURDIR)/.aws-sam/build $(GO) test -race -count=1 -timeout 20m ./...
+
+tools: ## install pinned test tools into .tools/ (no-op when up to date)
+	bash infra/tools/install.sh
+
+check: ## gofmt, go vet, staticcheck, go mod tidy
+	@unformatted="$$(gofmt -l functions infra shared)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+
+sam-validate: ## sam validate --lint (cfn-lint) on template.yaml
+	AWS_REGION=eu-west-2 $(SAM) validate --lint --template template.yaml
+
+sam-build: ## sam build for ARCH (default arm64, as deployed)
+	GOARCH=$(GOARCH) $(SAM) build --template template.yaml --parameter-overrides Architecture=$(ARCH)
+
+bench: ## benchmarks, with figures printed
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+
+deploy: ## build for arm64 and deploy with the settings in samconfig.toml
+	$(MAKE) sam-build ARCH=arm64
+	$(SAM) deploy
+
+clean: ## remove build output and local data (keeps tools)
+	rm -rf .aws-sam data
+
+# --- SAM makefile builders (called by sam build) ---------------------------
+build-SignupFunction:
+	$(call lambda,signup)
+
+build-UnsubscribeFunction:
+	$(call lambda,unsubscribe)
+
+define lambda
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+	cp $(MAGNETS) $(ARTIFACTS_DIR)/magnets.json
+endef

@@ -1,0 +1,19 @@
+package consent
+
+import "context"
+
+type baseURLKey struct{}
+
+// WithBaseURL returns a context whose emailed links start with baseURL
+// instead of Service.BaseURL. The Lambda adapter uses it when no public base
+// URL is configured, with the domain API Gateway reports for the request.
+func WithBaseURL(ctx context.Context, baseURL string) context.Context {
+	return context.WithValue(ctx, baseURLKey{}, baseURL)
+}
+
+func (s *Service) baseURL(ctx context.Context) string {
+	if u, ok := ctx.Value(baseURLKey{}).(string); ok && u != "" {
+		return u
+	}
+	return s.BaseURL
+}

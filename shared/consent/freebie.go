@@ -1,0 +1,72 @@
+package consent
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/token"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var (
+	freebieText = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/freebie.txt.tmpl"))
+	freebieHTML = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/freebie.html.tmpl"))
+)
+
+type freebieData struct {
+	Magnet         magnet.Magnet
+	Name           string
+	DownloadURL    string
+	PrivacyURL     string
+	UnsubscribeURL string // empty unless marketing consent was given
+}
+
+// freebieMessage builds the freebie email. It is a service message: the
+// download and who sent it. Only when consent was given does it carry the
+// unsubscribe link and the RFC 8058 one-click headers.
+func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, email, name, subscriber string, consent bool) (Message, error) {
+	d := freebieData{Magnet: m, Name: name, DownloadURL: s.absoluteURL(ctx, m.DownloadURL), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
+	msg := Message{
+		FromName: m.SenderName, FromEmail: m.SenderEmail, ReplyTo: m.ReplyTo, To: email,
+		Subject: "Your download: " + m.Title,
+	}
+	if consent {
+		d.UnsubscribeURL = s.UnsubscribeURL(ctx, subscriber, m.ID)
+		msg.Headers = []Header{
+			{Name: "List-Unsubscribe", Value: "<" + d.UnsubscribeURL + ">"},
+			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
+		}
+	}
+	var text, html bytes.Buffer
+	if err := freebieText.Execute(&text, d); err != nil {
+		return Message{}, fmt.Errorf("render freebie text: %w", err)
+	}
+	if err := freebieHTML.Execute(&html, d); err != nil {
+		return Message{}, fmt.Errorf("render freebie HTML: %w", err)
+	}
+	msg.Text, msg.HTML = text.String(), html.String()
+	return msg, nil
+}
+
+// UnsubscribeURL is the never-expiring one-click link for one subscriber and
+// magnet. It carries only a signed opaque token, never the address.
+func (s *Service) UnsubscribeURL(ctx context.Context, subscriber, magnetID string) string {
+	tok := s.Keys.Signing.Sign(token.Claims{Purpose: PurposeUnsubscribe, Subject: subscriber, Scope: magnetID})
+	return s.baseURL(ctx) + "/unsubscribe?t=" + url.QueryEscape(tok)
+}
+
+func (s *Service) absoluteURL(ctx context.Context, link string) string {
+	if strings.HasPrefix(link, "/") {
+		return s.baseURL(ctx) + link
+	}
+	return link
+}

@@ -1,0 +1,59 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrConflict is returned by Store.Append when a ledger position is already
+// taken: another writer got there first. Callers re-read and decide again.
+var ErrConflict = errors.New("ledger position already taken")
+
+// Store keeps the ledger. Implementations: sqlitestore (embedded) and
+// dynamostore (AWS); storetest holds the conformance suite both pass.
+type Store interface {
+	// Append writes events, all for one subscriber with consecutive Seq
+	// values, all or nothing. If any position is already taken nothing is
+	// written and the error wraps ErrConflict.
+	Append(ctx context.Context, events []Event) error
+	// Ledger returns one subscriber's events, oldest (lowest Seq) first, or
+	// an empty slice if there are none.
+	Ledger(ctx context.Context, subscriber string) ([]Event, error)
+	// EventsByMagnet returns events recorded for magnetID with from <= At < to,
+	// ordered by At, at most limit per page. Pass the returned cursor to get
+	// the next page; an empty cursor means there is no more.
+	EventsByMagnet(ctx context.Context, magnetID string, from, to time.Time, limit int, cursor string) ([]Event, string, error)
+	// Claim records key until expiresAt unless an unexpired record of the
+	// same key exists, and reports whether this call created it. Expired
+	// records count as absent even before the store's TTL sweep removes
+	// them. It backs idempotency keys, rate limits and de-duplication.
+	Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error)
+}
+
+// Message is one email, ready to send. Adapters must put only these headers
+// on the wire; every value here was built by this package from validated
+// configuration, never from visitor input.
+type Message struct {
+	FromName  string
+	FromEmail string
+	To        string
+	ReplyTo   string
+	Subject   string
+	Text      string
+	HTML      string
+	Headers   []Header
+}
+
+// Header is an extra email header such as List-Unsubscribe.
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Mailer sends email. Implementations: sesmail (Amazon SES v2) and mailbox
+// (the local server's inbox).
+type Mailer interface {
+	// Send sends msg and returns the provider's message id.
+	Send(ctx context.Context, msg Message) (string, error)
+}

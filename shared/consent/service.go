@@ -1,0 +1,240 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/token"
+)
+
+// MaxNameLength caps the optional name, in characters.
+const MaxNameLength = 100
+
+// maxAppendAttempts bounds retries when concurrent writers race for a
+// ledger position.
+const maxAppendAttempts = 8
+
+// PurposeUnsubscribe is the token purpose of unsubscribe links.
+const PurposeUnsubscribe = "unsubscribe"
+
+var (
+	// ErrBadToken is the one error for any link token that does not verify.
+	ErrBadToken = errors.New("invalid link")
+	// ErrUnknownMagnet is returned when a token names a magnet no longer configured.
+	ErrUnknownMagnet = errors.New("unknown magnet")
+)
+
+// ValidationError lists what is wrong with a request, one message per field.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, 0, len(e.Fields))
+	for f, m := range e.Fields {
+		parts = append(parts, f+": "+m)
+	}
+	return "invalid request: " + strings.Join(parts, "; ")
+}
+
+// Evidence is how a request reached us, taken from the server side of the
+// connection (API Gateway request context or the socket), never from
+// client-supplied headers such as X-Forwarded-For.
+type Evidence struct {
+	SourceIP  string
+	UserAgent string
+	RequestID string
+}
+
+// SignupRequest is a visitor's form submission.
+type SignupRequest struct {
+	Email   string
+	Magnet  string
+	Name    string
+	Consent bool   // true only if the unticked checkbox was ticked
+	Method  string // MethodForm or MethodJSON
+	Evidence
+}
+
+// Service runs the use cases. All fields are required.
+type Service struct {
+	Catalog *magnet.Catalog
+	Store   Store
+	Mailer  Mailer
+	Keys    token.Keys
+	// BaseURL is the public URL the API is reached at, without a trailing
+	// slash; emailed links start with it.
+	BaseURL string
+	Now     func() time.Time
+}
+
+// Signup records a sign-up and delivers the freebie. The freebie goes out
+// whether or not consent was given; only a ticked box records a `granted`
+// event and makes the email carry unsubscribe links and headers. Invalid
+// input returns *ValidationError and nothing is stored or sent.
+func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
+	m, email, name, err := s.validate(req)
+	if err != nil {
+		return err
+	}
+	subscriber := s.Keys.Subject.SubscriberID(email)
+	now := s.Now().UTC()
+	base := Event{
+		Subscriber: subscriber, At: now, Magnet: m.ID, Email: email,
+		SourceIP: req.SourceIP, UserAgent: req.UserAgent, RequestID: req.RequestID,
+	}
+	signup := base
+	signup.Type, signup.Method, signup.Name = EventSignup, req.Method, name
+	events := []Event{signup}
+	if req.Consent {
+		granted := base
+		granted.Type, granted.Method = EventGranted, MethodCheckbox
+		granted.Wording, granted.PrivacyPolicyURL = m.ConsentWording, m.PrivacyPolicyURL
+		granted.Frequency, granted.Controller = m.Frequency, m.Controller
+		events = append(events, granted)
+	}
+	if err := s.appendAfterLedger(ctx, subscriber, func([]Event) []Event { return events }); err != nil {
+		return fmt.Errorf("record sign-up: %w", err)
+	}
+	msg, err := s.freebieMessage(ctx, m, email, name, subscriber, req.Consent)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Mailer.Send(ctx, msg); err != nil {
+		return fmt.Errorf("send freebie: %w", err)
+	}
+	return nil
+}
+
+// appendAfterLedger appends the events next(ledger) returns at the end of the
+// subscriber's ledger, re-reading and retrying when another writer took the
+// position first. next may return nil to write nothing.
+func (s *Service) appendAfterLedger(ctx context.Context, subscriber string, next func([]Event) []Event) error {
+	for range maxAppendAttempts {
+		ledger, err := s.Store.Ledger(ctx, subscriber)
+		if err != nil {
+			return err
+		}
+		events := next(ledger)
+		if len(events) == 0 {
+			return nil
+		}
+		seq := NextSeq(ledger)
+		for i := range events {
+			events[i].Seq = seq + i
+			if events[i].ID == "" {
+				events[i].ID = NewEventID(events[i].At)
+			}
+		}
+		err = s.Store.Append(ctx, events)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("gave up after %d attempts: %w", maxAppendAttempts, ErrConflict)
+}
+
+func (s *Service) validate(req SignupRequest) (magnet.Magnet, string, string, error) {
+	fields := map[string]string{}
+	var m magnet.Magnet
+	switch id := strings.TrimSpace(req.Magnet); {
+	case id == "":
+		fields["magnet"] = "Choose which download you want."
+	default:
+		var ok bool
+		if m, ok = s.Catalog.Get(id); !ok {
+			fields["magnet"] = "This download does not exist."
+		}
+	}
+	email, err := NormaliseAddress(req.Email)
+	switch {
+	case strings.TrimSpace(req.Email) == "":
+		fields["email"] = "Enter your email address."
+	case err != nil:
+		fields["email"] = "Enter a valid email address, like name@example.com."
+	}
+	name := strings.TrimSpace(req.Name)
+	switch {
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		fields["name"] = "Your name can only contain letters, spaces and punctuation."
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		fields["name"] = fmt.Sprintf("Your name can be at most %d characters.", MaxNameLength)
+	}
+	if len(fields) > 0 {
+		return magnet.Magnet{}, "", "", &ValidationError{Fields: fields}
+	}
+	return m, email, name, nil
+}
+
+// UnsubscribeTarget is who and what an unsubscribe link concerns.
+type UnsubscribeTarget struct {
+	Subscriber string
+	Magnet     magnet.Magnet
+}
+
+// CheckUnsubscribeToken verifies an unsubscribe token without changing
+// anything. Every bad token gives ErrBadToken.
+func (s *Service) CheckUnsubscribeToken(tok string) (UnsubscribeTarget, error) {
+	c, err := s.Keys.Signing.Verify(PurposeUnsubscribe, tok, s.Now())
+	if err != nil {
+		return UnsubscribeTarget{}, ErrBadToken
+	}
+	m, ok := s.Catalog.Get(c.Scope)
+	if !ok {
+		return UnsubscribeTarget{}, ErrUnknownMagnet
+	}
+	return UnsubscribeTarget{Subscriber: c.Subject, Magnet: m}, nil
+}
+
+// Withdraw withdraws marketing consent for the token's subscriber and magnet
+// by appending a `withdrawn` event. It is idempotent: if consent is not
+// currently given (already withdrawn, or never granted) nothing is written
+// and it still succeeds, so replays and double clicks are harmless.
+func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence) (UnsubscribeTarget, error) {
+	t, err := s.CheckUnsubscribeToken(tok)
+	if err != nil {
+		return t, err
+	}
+	err = s.appendAfterLedger(ctx, t.Subscriber, func(ledger []Event) []Event {
+		if !MarketingStatus(ledger, t.Magnet.ID).Granted {
+			return nil
+		}
+		return []Event{{
+			Subscriber: t.Subscriber, Type: EventWithdrawn, At: s.Now().UTC(), Magnet: t.Magnet.ID,
+			Email: lastEmail(ledger), Method: method,
+			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
+		}}
+	})
+	if err != nil {
+		return t, fmt.Errorf("record withdrawal: %w", err)
+	}
+	return t, nil
+}
+
+// LedgerFor returns the ledger of the person with this address.
+func (s *Service) LedgerFor(ctx context.Context, address string) ([]Event, error) {
+	email, err := NormaliseAddress(address)
+	if err != nil {
+		return nil, &ValidationError{Fields: map[string]string{"email": "Enter a valid email address."}}
+	}
+	events, err := s.Store.Ledger(ctx, s.Keys.Subject.SubscriberID(email))
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	return events, nil
+}
+
+func lastEmail(ledger []Event) string {
+	for i := len(ledger) - 1; i >= 0; i-- {
+		if ledger[i].Email != "" {
+			return ledger[i].Email
+		}
+	}
+	return ""
+}

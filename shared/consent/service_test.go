@@ -1,0 +1,288 @@
+package consent_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/consenttest"
+	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/memstore"
+	"github.com/unbundled/unbundled/shared/token"
+)
+
+var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	svc    *consent.Service
+	store  *memstore.Store
+	mailer *consenttest.Mailer
+	now    time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	data, err := os.ReadFile("../magnet/testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := magnet.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeys([]byte(`{"active":"k1","k1":"`+strings.Repeat("k", 32)+`"}`), []byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: memstore.New(), mailer: &consenttest.Mailer{}, now: t0}
+	f.svc = &consent.Service{Catalog: catalog, Store: f.store, Mailer: f.mailer, Keys: keys,
+		BaseURL: "https://signup.example.com", Now: func() time.Time { return f.now }}
+	return f
+}
+
+var ev = consent.Evidence{SourceIP: "203.0.113.9", UserAgent: "Mozilla/5.0", RequestID: "req-1"}
+
+func (f *fixture) signup(t *testing.T, email string, consentGiven bool) {
+	t.Helper()
+	err := f.svc.Signup(context.Background(), consent.SignupRequest{
+		Email: email, Magnet: "uk-gdpr-checklist", Name: "Ann", Consent: consentGiven, Method: consent.MethodForm, Evidence: ev})
+	if err != nil {
+		t.Fatalf("Signup: %v", err)
+	}
+}
+
+func (f *fixture) ledger(t *testing.T, email string) []consent.Event {
+	t.Helper()
+	events, err := f.svc.LedgerFor(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+func types(events []consent.Event) string {
+	var s []string
+	for _, e := range events {
+		s = append(s, string(e.Type))
+	}
+	return strings.Join(s, ",")
+}
+
+func unsubscribeToken(t *testing.T, msg consent.Message) string {
+	t.Helper()
+	v, ok := consenttest.Header(msg, "List-Unsubscribe")
+	if !ok {
+		t.Fatalf("no List-Unsubscribe header")
+	}
+	u, err := url.Parse(strings.Trim(v, "<>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("t")
+}
+
+func TestSignupWithConsent(t *testing.T) {
+	f := newFixture(t)
+	f.signup(t, " Ann@Example.com ", true)
+
+	events := f.ledger(t, "ann@example.com")
+	if got, want := types(events), "signup,granted"; got != want {
+		t.Fatalf("ledger: got %s, want %s", got, want)
+	}
+	g := events[1]
+	m, _ := f.svc.Catalog.Get("uk-gdpr-checklist")
+	checks := map[string][2]string{
+		"email":     {g.Email, "ann@example.com"},
+		"method":    {g.Method, consent.MethodCheckbox},
+		"wording":   {g.Wording, m.ConsentWording},
+		"policy":    {g.PrivacyPolicyURL, m.PrivacyPolicyURL},
+		"frequency": {g.Frequency, "monthly"},
+		"ip":        {g.SourceIP, ev.SourceIP},
+		"ua":        {g.UserAgent, ev.UserAgent},
+		"request":   {g.RequestID, ev.RequestID},
+		"at":        {g.At.String(), t0.String()},
+	}
+	for name, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("granted %s: got %q, want %q", name, c[0], c[1])
+		}
+	}
+	if st := consent.MarketingStatus(events, "uk-gdpr-checklist"); !st.Granted {
+		t.Errorf("status: got %+v, want granted", st)
+	}
+
+	sent := f.mailer.Sent()
+	if len(sent) != 1 {
+		t.Fatalf("sent %d messages, want 1", len(sent))
+	}
+	msg := sent[0]
+	if msg.To != "ann@example.com" || msg.FromEmail != m.SenderEmail || msg.ReplyTo != m.ReplyTo {
+		t.Errorf("addressing: got to=%q from=%q reply-to=%q", msg.To, msg.FromEmail, msg.ReplyTo)
+	}
+	if v, _ := consenttest.Header(msg, "List-Unsubscribe-Post"); v != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe-Post: got %q", v)
+	}
+	lu, _ := consenttest.Header(msg, "List-Unsubscribe")
+	if !strings.HasPrefix(lu, "<https://signup.example.com/unsubscribe?t=") || strings.Contains(lu, "ann") {
+		t.Errorf("List-Unsubscribe: got %q, want an https link without the address", lu)
+	}
+	for part, body := range map[string]string{"text": msg.Text, "html": msg.HTML} {
+		if !strings.Contains(body, "https://signup.example.com/_local/files/uk-gdpr-checklist.txt") {
+			t.Errorf("%s part lacks the download link", part)
+		}
+		if !strings.Contains(body, "/unsubscribe?t=") {
+			t.Errorf("%s part lacks a visible unsubscribe link", part)
+		}
+		if !strings.Contains(body, "Example Ltd, 1 High Street") {
+			t.Errorf("%s part lacks the controller line", part)
+		}
+	}
+}
+
+func TestSignupWithoutConsentStillDeliversButRecordsNoConsent(t *testing.T) {
+	f := newFixture(t)
+	f.signup(t, "bob@example.com", false)
+	if got, want := types(f.ledger(t, "bob@example.com")), "signup"; got != want {
+		t.Errorf("ledger: got %s, want %s", got, want)
+	}
+	sent := f.mailer.Sent()
+	if len(sent) != 1 {
+		t.Fatalf("sent %d messages, want 1 (the freebie goes out either way)", len(sent))
+	}
+	if len(sent[0].Headers) != 0 {
+		t.Errorf("headers: got %v, want none without consent", sent[0].Headers)
+	}
+	if strings.Contains(sent[0].Text, "unsubscribe") || strings.Contains(sent[0].HTML, "Unsubscribe") {
+		t.Errorf("message without consent mentions marketing unsubscribe")
+	}
+}
+
+func TestSignupEscapesNameInHTML(t *testing.T) {
+	f := newFixture(t)
+	err := f.svc.Signup(context.Background(), consent.SignupRequest{Email: "c@example.com", Magnet: "uk-gdpr-checklist",
+		Name: `<a href="https://spam.example">WIN</a>`, Method: consent.MethodJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := f.mailer.Sent()[0].HTML
+	if strings.Contains(html, `<a href="https://spam.example">`) {
+		t.Errorf("name reached the HTML part unescaped")
+	}
+}
+
+func TestSignupValidation(t *testing.T) {
+	tests := []struct {
+		name       string
+		req        consent.SignupRequest
+		wantFields []string
+	}{
+		{"everything missing", consent.SignupRequest{}, []string{"email", "magnet"}},
+		{"bad email", consent.SignupRequest{Email: "nope", Magnet: "uk-gdpr-checklist"}, []string{"email"}},
+		{"unknown magnet", consent.SignupRequest{Email: "a@example.com", Magnet: "missing"}, []string{"magnet"}},
+		{"name with newline", consent.SignupRequest{Email: "a@example.com", Magnet: "uk-gdpr-checklist", Name: "A\r\nBcc: x"}, []string{"name"}},
+		{"long name", consent.SignupRequest{Email: "a@example.com", Magnet: "uk-gdpr-checklist", Name: strings.Repeat("n", 101)}, []string{"name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			err := f.svc.Signup(context.Background(), tt.req)
+			var verr *consent.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("got %v, want *ValidationError", err)
+			}
+			if len(verr.Fields) != len(tt.wantFields) {
+				t.Errorf("fields: got %v, want %v", verr.Fields, tt.wantFields)
+			}
+			for _, field := range tt.wantFields {
+				if verr.Fields[field] == "" {
+					t.Errorf("no message for %s in %v", field, verr.Fields)
+				}
+			}
+			if f.store.Writes() != 0 || len(f.mailer.Sent()) != 0 {
+				t.Errorf("invalid input stored %d writes and sent %d mails, want none", f.store.Writes(), len(f.mailer.Sent()))
+			}
+		})
+	}
+}
+
+func TestWithdrawIsIdempotentAndConcurrentSafe(t *testing.T) {
+	f := newFixture(t)
+	f.signup(t, "ann@example.com", true)
+	tok := unsubscribeToken(t, f.mailer.Sent()[0])
+	f.now = t0.Add(time.Hour)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.svc.Withdraw(context.Background(), tok, consent.MethodOneClick, ev)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Withdraw: %v", err)
+		}
+	}
+	events := f.ledger(t, "ann@example.com")
+	if got, want := types(events), "signup,granted,withdrawn"; got != want {
+		t.Fatalf("ledger: got %s, want %s", got, want)
+	}
+	w := events[2]
+	if w.Method != consent.MethodOneClick || w.Email != "ann@example.com" || !w.At.Equal(t0.Add(time.Hour)) {
+		t.Errorf("withdrawn event: got %+v", w)
+	}
+	st := consent.MarketingStatus(events, "uk-gdpr-checklist")
+	if st.Granted || !strings.Contains(st.Reason, "withdrawn on 2026-11-28T11:00:00Z via one-click") {
+		t.Errorf("status: got %+v", st)
+	}
+}
+
+func TestResubscribeNeedsFreshConsent(t *testing.T) {
+	f := newFixture(t)
+	f.signup(t, "ann@example.com", true)
+	tok := unsubscribeToken(t, f.mailer.Sent()[0])
+	if _, err := f.svc.Withdraw(context.Background(), tok, consent.MethodUnsubscribePage, ev); err != nil {
+		t.Fatal(err)
+	}
+	f.signup(t, "ann@example.com", false) // asks for the freebie again, box unticked
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Granted {
+		t.Errorf("unticked re-sign-up revived consent: %+v", st)
+	}
+	if got := len(f.mailer.Sent()); got != 2 {
+		t.Errorf("freebie after withdrawal: sent %d messages in all, want 2", got)
+	}
+	f.signup(t, "ann@example.com", true)
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !st.Granted {
+		t.Errorf("ticked re-sign-up: got %+v, want granted", st)
+	}
+}
+
+func TestWithdrawBadToken(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.svc.Withdraw(context.Background(), "k1.bad.token", consent.MethodOneClick, ev); !errors.Is(err, consent.ErrBadToken) {
+		t.Errorf("got %v, want ErrBadToken", err)
+	}
+	if f.store.Writes() != 0 {
+		t.Errorf("bad token wrote %d times", f.store.Writes())
+	}
+}
+
+func TestSignupMailFailureIsReported(t *testing.T) {
+	f := newFixture(t)
+	f.mailer.Err = errors.New("throttled")
+	err := f.svc.Signup(context.Background(), consent.SignupRequest{Email: "a@example.com", Magnet: "uk-gdpr-checklist", Method: consent.MethodForm})
+	if err == nil || !strings.Contains(err.Error(), "send freebie") {
+		t.Errorf("got %v, want a wrapped send error", err)
+	}
+}

@@ -1,0 +1,63 @@
+package magnet
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestParseValid(t *testing.T) {
+	data, err := os.ReadFile("testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	m, ok := c.Get("uk-gdpr-checklist")
+	if !ok {
+		t.Fatalf("Get(uk-gdpr-checklist): not found")
+	}
+	if got, want := m.Frequency, "monthly"; got != want {
+		t.Errorf("frequency: got %q, want %q", got, want)
+	}
+	if got := len(c.All()); got != 1 {
+		t.Errorf("All: got %d magnets, want 1", got)
+	}
+	if !m.AllowsOrigin("http://127.0.0.1:8080") || m.AllowsOrigin("https://evil.example") {
+		t.Errorf("AllowsOrigin: wrong answer for listed or unlisted origin")
+	}
+}
+
+func TestParseNamesTheBadField(t *testing.T) {
+	valid := `"id":"ebook","title":"T","description":"D","download_url":"https://x.example/f.pdf",` +
+		`"sender_name":"S","sender_email":"s@x.example","consent_wording":"W","frequency":"weekly",` +
+		`"privacy_policy_url":"https://x.example/p","controller":"C"`
+	tests := []struct {
+		name, json, wantField string
+	}{
+		{"bad id", `{"magnets":[{` + strings.Replace(valid, `"id":"ebook"`, `"id":"Bad ID"`, 1) + `}]}`, "id"},
+		{"missing wording", `{"magnets":[{` + strings.Replace(valid, `"consent_wording":"W"`, `"consent_wording":""`, 1) + `}]}`, "consent_wording"},
+		{"bad frequency", `{"magnets":[{` + strings.Replace(valid, `"weekly"`, `"hourly"`, 1) + `}]}`, "frequency"},
+		{"sender display name", `{"magnets":[{` + strings.Replace(valid, `"s@x.example"`, `"S <s@x.example>"`, 1) + `}]}`, "sender_email"},
+		{"title with newline", `{"magnets":[{` + strings.Replace(valid, `"title":"T"`, `"title":"T\nBcc: x@y"`, 1) + `}]}`, "title"},
+		{"relative thank-you", `{"magnets":[{` + valid + `,"thank_you_url":"/thanks"}]}`, "thank_you_url"},
+		{"origin with path", `{"magnets":[{` + valid + `,"allowed_origins":["https://x.example/page"]}]}`, "allowed_origins[0]"},
+		{"unknown field", `{"magnets":[{` + valid + `,"frequncy":"weekly"}]}`, "frequncy"},
+		{"duplicate id", `{"magnets":[{` + valid + `},{` + valid + `}]}`, "used twice"},
+		{"no magnets", `{"magnets":[]}`, "at least one"},
+		{"javascript download", `{"magnets":[{` + strings.Replace(valid, `"https://x.example/f.pdf"`, `"javascript:alert(1)"`, 1) + `}]}`, "download_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.json))
+			if err == nil {
+				t.Fatalf("Parse: got nil error, want one naming %q", tt.wantField)
+			}
+			if !strings.Contains(err.Error(), tt.wantField) {
+				t.Errorf("Parse error %q does not name %q", err, tt.wantField)
+			}
+		})
+	}
+}

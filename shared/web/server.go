@@ -1,0 +1,167 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/magnet"
+)
+
+// maxBodyBytes caps every request body; sign-up and unsubscribe bodies are tiny.
+const maxBodyBytes = 16 << 10
+
+// maxUserAgent caps the user agent kept as evidence.
+const maxUserAgent = 512
+
+// Server serves the public endpoints.
+type Server struct {
+	Service *consent.Service
+	Catalog *magnet.Catalog
+	Logger  *slog.Logger
+}
+
+// Handler returns the routes served by one Lambda function, or every public
+// route when function is "". It adds request ids, security headers and one
+// log line per request.
+func (s *Server) Handler(function string) http.Handler {
+	handlers := map[string]http.HandlerFunc{
+		"POST /signup":      s.signup,
+		"OPTIONS /signup":   s.signupPreflight,
+		"GET /thanks":       s.thanks,
+		"GET /unsubscribe":  s.unsubscribePage,
+		"HEAD /unsubscribe": s.unsubscribePage,
+		"POST /unsubscribe": s.unsubscribe,
+	}
+	mux := http.NewServeMux()
+	for _, rt := range Routes {
+		if function != "" && rt.Function != function {
+			continue
+		}
+		pattern := rt.Method + " " + rt.Path
+		h, ok := handlers[pattern]
+		if !ok {
+			panic("web: no handler for route " + pattern) // caught by tests
+		}
+		mux.Handle(pattern, h)
+	}
+	return s.Middleware(mux)
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context carrying the request id recorded as
+// evidence. The Lambda adapter sets API Gateway's id; otherwise Middleware
+// makes one.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Middleware adds a request id (unless one is set), security headers, a body
+// size limit and one structured log line per request. The log line holds no
+// personal data: no address, IP, user agent or token.
+func (s *Server) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		if RequestID(r.Context()) == "" {
+			r = r.WithContext(WithRequestID(r.Context(), newRequestID()))
+		}
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.logger().LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", RequestID(r.Context())))
+	})
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b)
+}
+
+// evidence takes the source IP from the connection (on Lambda: API Gateway's
+// requestContext.http.sourceIp, which the adapter puts in RemoteAddr), never
+// from X-Forwarded-For or other client-controlled headers.
+func evidence(r *http.Request) consent.Evidence {
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	ua := strings.Join(r.Header.Values("User-Agent"), ", ")
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return consent.Evidence{SourceIP: ip, UserAgent: ua, RequestID: RequestID(r.Context())}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// errorStatus is the one table from domain errors to HTTP statuses.
+func errorStatus(err error) int {
+	var verr *consent.ValidationError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &verr):
+		return http.StatusBadRequest
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
+		return http.StatusBadRequest
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// logFailure logs an unexpected error once, at the boundary. Error texts come
+// from our own wrapping and the SDKs and hold no personal data.
+func (s *Server) logFailure(r *http.Request, what string, err error) {
+	s.logger().LogAttrs(r.Context(), slog.LevelError, what,
+		slog.String("error", err.Error()), slog.String("request_id", RequestID(r.Context())))
+}

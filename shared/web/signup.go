@@ -1,0 +1,189 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/unbundled/unbundled/shared/consent"
+)
+
+// consentValues are the only checkbox values that mean "yes". Anything else,
+// or no field at all, means consent was not given.
+var consentValues = map[string]bool{"yes": true, "on": true, "true": true}
+
+type signupJSON struct {
+	Email            string          `json:"email"`
+	Magnet           string          `json:"magnet"`
+	Name             string          `json:"name"`
+	MarketingConsent json.RawMessage `json:"marketing_consent"`
+}
+
+// signup handles POST /signup from an HTML form (303 to the thank-you page)
+// or JSON (202 {"status":"accepted"}). Bad input: 400 with a message per
+// field, and nothing stored or sent.
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isJSON := mediaType == "application/json"
+	req, err := decodeSignup(r, mediaType)
+	if err != nil {
+		s.signupError(w, r, isJSON, err)
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !s.originAllowed(origin, req.Magnet) {
+			if isJSON {
+				writeJSON(w, http.StatusForbidden, map[string]any{"errors": map[string]string{"origin": "This page may not post sign-ups for this download."}})
+			} else {
+				render(w, r, http.StatusForbidden, "not_allowed", nil)
+			}
+			return
+		}
+		if isJSON {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Add("Vary", "Origin")
+		}
+	}
+	req.Evidence = evidence(r)
+	if err := s.Service.Signup(r.Context(), req); err != nil {
+		s.signupError(w, r, isJSON, err)
+		return
+	}
+	if isJSON {
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+		return
+	}
+	m, _ := s.Catalog.Get(req.Magnet)
+	target := m.ThankYouURL
+	if target == "" {
+		target = "/thanks?magnet=" + url.QueryEscape(m.ID)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func decodeSignup(r *http.Request, mediaType string) (consent.SignupRequest, error) {
+	var req consent.SignupRequest
+	switch mediaType {
+	case "application/json":
+		var body signupJSON
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&body); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return req, err
+			}
+			return req, &consent.ValidationError{Fields: map[string]string{"body": "Send a JSON object with email, magnet, name and marketing_consent."}}
+		}
+		req = consent.SignupRequest{Email: body.Email, Magnet: body.Magnet, Name: body.Name, Method: consent.MethodJSON}
+		req.Consent = jsonConsent(body.MarketingConsent)
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		if err := parseForm(r, mediaType); err != nil {
+			return req, err
+		}
+		req = consent.SignupRequest{
+			Email: r.PostForm.Get("email"), Magnet: r.PostForm.Get("magnet"), Name: r.PostForm.Get("name"),
+			Consent: consentValues[r.PostForm.Get("marketing_consent")], Method: consent.MethodForm,
+		}
+	default:
+		return req, &consent.ValidationError{Fields: map[string]string{"body": "Send the form as application/x-www-form-urlencoded or application/json."}}
+	}
+	return req, nil
+}
+
+// jsonConsent accepts true or one of the consent strings; anything else
+// (false, null, absent, other strings, numbers) is no consent.
+func jsonConsent(raw json.RawMessage) bool {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return consentValues[s]
+	}
+	return false
+}
+
+// parseForm reads an urlencoded or multipart body into r.PostForm. A body
+// that is not valid is a validation error, a body over the limit is 413.
+func parseForm(r *http.Request, mediaType string) error {
+	var err error
+	if mediaType == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxBodyBytes)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	if err != nil && !errors.As(err, &tooBig) {
+		return &consent.ValidationError{Fields: map[string]string{"body": "The form could not be read."}}
+	}
+	return err
+}
+
+// originAllowed: a browser post from another site is accepted only from the
+// magnet's listed landing-page origins (or an opaque "null" origin such as a
+// saved file). Unknown magnets pass here and fail validation instead.
+func (s *Server) originAllowed(origin, magnetID string) bool {
+	m, ok := s.Catalog.Get(strings.TrimSpace(magnetID))
+	if !ok || origin == "null" || origin == s.ownOrigin() {
+		return true
+	}
+	return m.AllowsOrigin(origin)
+}
+
+func (s *Server) ownOrigin() string {
+	u, err := url.Parse(s.Service.BaseURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// signupPreflight answers CORS preflights for JSON sign-ups from any origin
+// listed by a configured magnet; other origins get no CORS headers.
+func (s *Server) signupPreflight(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	for _, m := range s.Catalog.All() {
+		if origin != "" && m.AllowsOrigin(origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Methods", "POST")
+			h.Set("Access-Control-Allow-Headers", "Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			h.Add("Vary", "Origin")
+			break
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) signupError(w http.ResponseWriter, r *http.Request, isJSON bool, err error) {
+	status := errorStatus(err)
+	var verr *consent.ValidationError
+	switch {
+	case errors.As(err, &verr) && isJSON:
+		writeJSON(w, status, map[string]any{"errors": verr.Fields})
+	case errors.As(err, &verr):
+		render(w, r, status, "signup_errors", verr)
+	case status == http.StatusRequestEntityTooLarge && isJSON:
+		writeJSON(w, status, map[string]any{"errors": map[string]string{"body": "The request is too large."}})
+	case status == http.StatusRequestEntityTooLarge:
+		http.Error(w, "The request is too large.", status)
+	default:
+		s.logFailure(r, "signup failed", err)
+		if isJSON {
+			writeJSON(w, status, map[string]string{"error": "Something went wrong. Please try again later."})
+		} else {
+			render(w, r, status, "failure", nil)
+		}
+	}
+}
+
+// thanks is the built-in thank-you page for magnets without their own.
+func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
+	m, _ := s.Catalog.Get(r.URL.Query().Get("magnet"))
+	render(w, r, http.StatusOK, "thanks", m)
+}

@@ -1,0 +1,286 @@
+package web_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/consenttest"
+	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/memstore"
+	"github.com/unbundled/unbundled/shared/token"
+	"github.com/unbundled/unbundled/shared/web"
+)
+
+type env struct {
+	h      http.Handler
+	store  *memstore.Store
+	mailer *consenttest.Mailer
+	svc    *consent.Service
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	data, err := os.ReadFile("../magnet/testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := magnet.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeys([]byte(`{"active":"k1","k1":"`+strings.Repeat("k", 32)+`"}`), []byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{store: memstore.New(), mailer: &consenttest.Mailer{}}
+	e.svc = &consent.Service{Catalog: catalog, Store: e.store, Mailer: e.mailer, Keys: keys, BaseURL: "https://signup.example.com", Now: time.Now}
+	srv := &web.Server{Service: e.svc, Catalog: catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e.h = srv.Handler("")
+	return e
+}
+
+func (e *env) do(t *testing.T, method, target, contentType, body string, headers ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	return w
+}
+
+const form = "application/x-www-form-urlencoded"
+
+func (e *env) ledger(t *testing.T, email string) []consent.Event {
+	t.Helper()
+	events, err := e.svc.LedgerFor(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+func TestSignupFormRedirectsAndRecordsConsent(t *testing.T) {
+	tests := []struct {
+		value       string
+		wantGranted bool
+	}{
+		{"yes", true}, {"on", true}, {"true", true}, {"", false}, {"no", false}, {"YES please", false}, {"1", false},
+	}
+	for _, tt := range tests {
+		t.Run("marketing_consent="+tt.value, func(t *testing.T) {
+			e := newEnv(t)
+			body := url.Values{"email": {"ann@example.com"}, "magnet": {"uk-gdpr-checklist"}}
+			if tt.value != "" {
+				body.Set("marketing_consent", tt.value)
+			}
+			w := e.do(t, "POST", "/signup", form, body.Encode())
+			if w.Code != http.StatusSeeOther {
+				t.Fatalf("status: got %d, want 303", w.Code)
+			}
+			if got, want := w.Header().Get("Location"), "/thanks?magnet=uk-gdpr-checklist"; got != want {
+				t.Errorf("Location: got %q, want %q", got, want)
+			}
+			granted := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist").Granted
+			if granted != tt.wantGranted {
+				t.Errorf("granted: got %v, want %v", granted, tt.wantGranted)
+			}
+			if got := len(e.mailer.Sent()); got != 1 {
+				t.Errorf("freebies sent: got %d, want 1", got)
+			}
+		})
+	}
+}
+
+func TestSignupJSON(t *testing.T) {
+	e := newEnv(t)
+	w := e.do(t, "POST", "/signup", "application/json", `{"email":"ann@example.com","magnet":"uk-gdpr-checklist","marketing_consent":true}`)
+	if w.Code != http.StatusAccepted || strings.TrimSpace(w.Body.String()) != `{"status":"accepted"}` {
+		t.Fatalf("got %d %s, want 202 {\"status\":\"accepted\"}", w.Code, w.Body)
+	}
+	if got := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !got.Granted {
+		t.Errorf("status: got %+v, want granted", got)
+	}
+}
+
+func TestSignupBadInputStoresNothing(t *testing.T) {
+	tests := []struct {
+		name, contentType, body string
+		wantStatus              int
+		wantField               string
+	}{
+		{"json bad email", "application/json", `{"email":"nope","magnet":"uk-gdpr-checklist"}`, 400, "email"},
+		{"json unknown magnet", "application/json", `{"email":"a@example.com","magnet":"x"}`, 400, "magnet"},
+		{"json malformed", "application/json", `{"email":`, 400, "body"},
+		{"form missing email", form, "magnet=uk-gdpr-checklist", 400, "email"},
+		{"form missing magnet", form, "email=a%40example.com", 400, "magnet"},
+		{"unsupported type", "text/plain", "hello", 400, "body"},
+		{"huge body", "application/json", `{"email":"` + strings.Repeat("a", 20000) + `"}`, 413, "body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			w := e.do(t, "POST", "/signup", tt.contentType, tt.body)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status: got %d, want %d (%s)", w.Code, tt.wantStatus, w.Body)
+			}
+			if tt.contentType == "application/json" {
+				var got struct{ Errors map[string]string }
+				if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.Errors[tt.wantField] == "" {
+					t.Errorf("body %s: want errors.%s", w.Body, tt.wantField)
+				}
+			} else if !strings.Contains(w.Body.String(), tt.wantField) {
+				t.Errorf("page does not mention %s: %s", tt.wantField, w.Body)
+			}
+			if e.store.Writes() != 0 || len(e.mailer.Sent()) != 0 {
+				t.Errorf("bad input: %d writes, %d mails; want none", e.store.Writes(), len(e.mailer.Sent()))
+			}
+		})
+	}
+}
+
+func TestSignupOrigin(t *testing.T) {
+	body := `{"email":"ann@example.com","magnet":"uk-gdpr-checklist"}`
+	tests := []struct {
+		origin     string
+		wantStatus int
+		wantCORS   bool
+	}{
+		{"http://127.0.0.1:8080", 202, true},
+		{"https://signup.example.com", 202, false},
+		{"https://evil.example", 403, false},
+		{"", 202, false},
+	}
+	for _, tt := range tests {
+		e := newEnv(t)
+		w := e.do(t, "POST", "/signup", "application/json", body, "Origin", tt.origin)
+		if w.Code != tt.wantStatus {
+			t.Errorf("origin %q: status %d, want %d", tt.origin, w.Code, tt.wantStatus)
+		}
+		if got := w.Header().Get("Access-Control-Allow-Origin") != ""; got != tt.wantCORS && tt.origin != "https://signup.example.com" {
+			t.Errorf("origin %q: CORS header present=%v, want %v", tt.origin, got, tt.wantCORS)
+		}
+	}
+	e := newEnv(t)
+	w := e.do(t, "OPTIONS", "/signup", "", "", "Origin", "http://127.0.0.1:8080", "Access-Control-Request-Method", "POST")
+	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != "http://127.0.0.1:8080" {
+		t.Errorf("preflight: got %d %v", w.Code, w.Header())
+	}
+	if e.store.Writes() != 0 {
+		t.Errorf("preflight wrote")
+	}
+}
+
+func unsubscribePath(t *testing.T, e *env) string {
+	t.Helper()
+	sent := e.mailer.Sent()
+	v, _ := consenttest.Header(sent[len(sent)-1], "List-Unsubscribe")
+	u, err := url.Parse(strings.Trim(v, "<>"))
+	if err != nil || u.Path != "/unsubscribe" {
+		t.Fatalf("List-Unsubscribe %q", v)
+	}
+	return u.RequestURI()
+}
+
+func TestUnsubscribeFlow(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", "/signup", form, "email=ann%40example.com&magnet=uk-gdpr-checklist&marketing_consent=yes")
+	path := unsubscribePath(t, e)
+	writes := e.store.Writes()
+
+	for _, method := range []string{"GET", "HEAD"} {
+		w := e.do(t, method, path, "", "")
+		if w.Code != http.StatusOK {
+			t.Errorf("%s: status %d, want 200", method, w.Code)
+		}
+		if method == "GET" && !strings.Contains(w.Body.String(), `<button type="submit">Unsubscribe</button>`) {
+			t.Errorf("GET page has no button")
+		}
+		if method == "HEAD" && w.Body.Len() != 0 {
+			t.Errorf("HEAD returned a body")
+		}
+	}
+	if e.store.Writes() != writes {
+		t.Fatalf("GET/HEAD wrote to the store")
+	}
+	if w := e.do(t, "POST", path, form, ""); w.Code != http.StatusBadRequest {
+		t.Errorf("POST with empty body: status %d, want 400", w.Code)
+	}
+	if w := e.do(t, "POST", path, form, "List-Unsubscribe=Yes"); w.Code != http.StatusBadRequest {
+		t.Errorf("POST List-Unsubscribe=Yes: status %d, want 400", w.Code)
+	}
+	for i := range 3 {
+		w := e.do(t, "POST", path, form, "List-Unsubscribe=One-Click")
+		if w.Code != http.StatusOK || w.Header().Get("Location") != "" {
+			t.Fatalf("one-click POST #%d: status %d, want 200 without redirect", i+1, w.Code)
+		}
+	}
+	events := e.ledger(t, "ann@example.com")
+	if got := events[len(events)-1]; got.Type != consent.EventWithdrawn || got.Method != consent.MethodOneClick {
+		t.Errorf("last event: got %s via %s, want withdrawn via one-click", got.Type, got.Method)
+	}
+	if len(events) != 3 {
+		t.Errorf("ledger has %d events, want 3 (replays add nothing)", len(events))
+	}
+}
+
+func TestUnsubscribeMultipartOneClick(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", "/signup", form, "email=ann%40example.com&magnet=uk-gdpr-checklist&marketing_consent=on")
+	body := "--XX\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--XX--\r\n"
+	w := e.do(t, "POST", unsubscribePath(t, e), "multipart/form-data; boundary=XX", body)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200", w.Code)
+	}
+	if st := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Granted {
+		t.Errorf("still granted after multipart one-click")
+	}
+}
+
+func TestUnsubscribeBadTokenGeneric400(t *testing.T) {
+	e := newEnv(t)
+	for _, target := range []string{"/unsubscribe", "/unsubscribe?t=garbage", "/unsubscribe?t=k1.YQ.YQ"} {
+		for _, method := range []string{"GET", "POST"} {
+			w := e.do(t, method, target, form, "List-Unsubscribe=One-Click")
+			if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "This link does not work") {
+				t.Errorf("%s %s: got %d, want the generic 400 page", method, target, w.Code)
+			}
+		}
+	}
+	if e.store.Writes() != 0 {
+		t.Errorf("bad tokens wrote to the store")
+	}
+}
+
+func TestEveryRouteHasAHandler(t *testing.T) {
+	e := newEnv(t)
+	for _, rt := range web.Routes {
+		w := e.do(t, rt.Method, rt.Path, "", "")
+		if w.Code == http.StatusNotFound || w.Code == http.StatusMethodNotAllowed {
+			t.Errorf("%s %s: status %d", rt.Method, rt.Path, w.Code)
+		}
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	w := e.do(t, "GET", "/thanks?magnet=uk-gdpr-checklist", "", "")
+	for _, h := range []string{"Content-Security-Policy", "Referrer-Policy", "X-Content-Type-Options"} {
+		if w.Header().Get(h) == "" {
+			t.Errorf("missing %s", h)
+		}
+	}
+}
