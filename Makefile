@@ -51,7 +51,7 @@ sam-validate: ## sam validate --lint (cfn-lint) on template.yaml
 	AWS_REGION=eu-west-2 $(SAM) validate --lint --template template.yaml
 
 sam-build: ## sam build for ARCH (default arm64, as deployed)
-	GOARCH=$(GOARCH) $(SAM) build --template template.yaml --parameter-overrides Architecture=$(ARCH)
+	GOARCH=$(GOARCH) $(SAM) build --build-in-source --template template.yaml --parameter-overrides Architecture=$(ARCH)
 
 bench: ## benchmarks, with figures printed
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...

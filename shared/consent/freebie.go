@@ -41,10 +41,7 @@ func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, email, na
 	}
 	if consent {
 		d.UnsubscribeURL = s.UnsubscribeURL(ctx, subscriber, m.ID)
-		msg.Headers = []Header{
-			{Name: "List-Unsubscribe", Value: "<" + d.UnsubscribeURL + ">"},
-			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
-		}
+		msg.Headers = listHeaders(m, d.UnsubscribeURL)
 	}
 	var text, html bytes.Buffer
 	if err := freebieText.Execute(&text, d); err != nil {
@@ -69,4 +66,16 @@ func (s *Service) absoluteURL(ctx context.Context, link string) string {
 		return s.baseURL(ctx) + link
 	}
 	return link
+}
+
+// listHeaders are the headers every marketing-capable email carries: exactly
+// one List-Unsubscribe URI (our signed link), the RFC 8058 one-click marker
+// and a List-Id naming the magnet's list under the sender's domain.
+func listHeaders(m magnet.Magnet, unsubscribeURL string) []Header {
+	_, domain, _ := strings.Cut(m.SenderEmail, "@")
+	return []Header{
+		{Name: "List-Unsubscribe", Value: "<" + unsubscribeURL + ">"},
+		{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
+		{Name: "List-Id", Value: "<" + m.ID + "." + domain + ">"},
+	}
 }

@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -56,4 +57,32 @@ type Header struct {
 type Mailer interface {
 	// Send sends msg and returns the provider's message id.
 	Send(ctx context.Context, msg Message) (string, error)
+}
+
+// MaxBatch is the most events one Append may carry (DynamoDB's transaction limit).
+const MaxBatch = 100
+
+// CheckBatch enforces Append's precondition, for every Store to call first:
+// 1 to MaxBatch events of one subscriber with consecutive Seq from at least
+// 1, and times in years 0000-9999. The error is not ErrConflict: retrying
+// cannot help.
+func CheckBatch(events []Event) error {
+	if len(events) > MaxBatch {
+		return fmt.Errorf("append events: %d events, at most %d fit in one append", len(events), MaxBatch)
+	}
+	for i, e := range events {
+		if e.Subscriber == "" {
+			return errors.New("append events: empty subscriber")
+		}
+		if e.Subscriber != events[0].Subscriber {
+			return fmt.Errorf("append events: event %d belongs to another subscriber", i)
+		}
+		if want := events[0].Seq + i; e.Seq != want || e.Seq < 1 {
+			return fmt.Errorf("append events: event %d has seq %d, want %d (consecutive, from 1)", i, e.Seq, max(want, 1))
+		}
+		if y := e.At.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("append event %d: time %s out of range", e.Seq, e.At)
+		}
+	}
+	return nil
 }

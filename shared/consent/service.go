@@ -102,7 +102,20 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if err := s.appendAfterLedger(ctx, subscriber, func([]Event) []Event { return events }); err != nil {
 		return fmt.Errorf("record sign-up: %w", err)
 	}
-	msg, err := s.freebieMessage(ctx, m, email, name, subscriber, req.Consent)
+	return s.sendFreebie(ctx, m, email, name, subscriber)
+}
+
+// sendFreebie composes the freebie at send time: whether it carries
+// unsubscribe links and list headers depends on the consent state in the
+// ledger now, not on the request that asked for it, so a withdrawal that
+// lands between sign-up and send is honoured.
+func (s *Service) sendFreebie(ctx context.Context, m magnet.Magnet, email, name, subscriber string) error {
+	ledger, err := s.Store.Ledger(ctx, subscriber)
+	if err != nil {
+		return fmt.Errorf("read ledger before sending: %w", err)
+	}
+	marketing := MarketingStatus(ledger, m.ID).Granted
+	msg, err := s.freebieMessage(ctx, m, email, name, subscriber, marketing)
 	if err != nil {
 		return err
 	}
@@ -136,8 +149,27 @@ func (s *Service) appendAfterLedger(ctx context.Context, subscriber string, next
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
+		// A write that succeeded but whose reply was lost is retried by the
+		// SDK and then reports a conflict with itself: re-read, and if our
+		// first event is there, it was written.
+		if written, rerr := s.ledgerHas(ctx, subscriber, events[0].ID); rerr == nil && written {
+			return nil
+		}
 	}
 	return fmt.Errorf("gave up after %d attempts: %w", maxAppendAttempts, ErrConflict)
+}
+
+func (s *Service) ledgerHas(ctx context.Context, subscriber, eventID string) (bool, error) {
+	ledger, err := s.Store.Ledger(ctx, subscriber)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range ledger {
+		if e.ID == eventID {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *Service) validate(req SignupRequest) (magnet.Magnet, string, string, error) {
@@ -176,6 +208,9 @@ func (s *Service) validate(req SignupRequest) (magnet.Magnet, string, string, er
 type UnsubscribeTarget struct {
 	Subscriber string
 	Magnet     magnet.Magnet
+	// MaskedEmail lets the owner recognise the address ("j•••@e•••.com")
+	// without showing it to whoever holds the link.
+	MaskedEmail string
 }
 
 // CheckUnsubscribeToken verifies an unsubscribe token without changing
@@ -190,6 +225,23 @@ func (s *Service) CheckUnsubscribeToken(tok string) (UnsubscribeTarget, error) {
 		return UnsubscribeTarget{}, ErrUnknownMagnet
 	}
 	return UnsubscribeTarget{Subscriber: c.Subject, Magnet: m}, nil
+}
+
+// DescribeUnsubscribe verifies an unsubscribe token and adds the masked
+// address for the page. It only reads.
+func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (UnsubscribeTarget, error) {
+	t, err := s.CheckUnsubscribeToken(tok)
+	if err != nil {
+		return t, err
+	}
+	ledger, err := s.Store.Ledger(ctx, t.Subscriber)
+	if err != nil {
+		return t, fmt.Errorf("read ledger: %w", err)
+	}
+	if email := lastEmail(ledger); email != "" {
+		t.MaskedEmail = MaskAddress(email)
+	}
+	return t, nil
 }
 
 // Withdraw withdraws marketing consent for the token's subscriber and magnet

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,5 +285,104 @@ func TestSignupMailFailureIsReported(t *testing.T) {
 	err := f.svc.Signup(context.Background(), consent.SignupRequest{Email: "a@example.com", Magnet: "uk-gdpr-checklist", Method: consent.MethodForm})
 	if err == nil || !strings.Contains(err.Error(), "send freebie") {
 		t.Errorf("got %v, want a wrapped send error", err)
+	}
+}
+
+// raceStore runs afterAppend once, right after the first successful Append,
+// to simulate another request landing between sign-up and send.
+type raceStore struct {
+	*memstore.Store
+	afterAppend func()
+	fired       atomic.Bool
+}
+
+func (s *raceStore) Append(ctx context.Context, events []consent.Event) error {
+	err := s.Store.Append(ctx, events)
+	if err == nil && s.fired.CompareAndSwap(false, true) {
+		s.afterAppend()
+	}
+	return err
+}
+
+func TestWithdrawalBeforeSendIsHonoured(t *testing.T) {
+	f := newFixture(t)
+	m, _ := f.svc.Catalog.Get("uk-gdpr-checklist")
+	subscriber := f.svc.Keys.Subject.SubscriberID("ann@example.com")
+	f.svc.Store = &raceStore{Store: f.store, afterAppend: func() {
+		tok := strings.TrimPrefix(f.svc.UnsubscribeURL(context.Background(), subscriber, m.ID), "https://signup.example.com/unsubscribe?t=")
+		tok, _ = url.QueryUnescape(tok)
+		if _, err := f.svc.Withdraw(context.Background(), tok, consent.MethodOneClick, ev); err != nil {
+			t.Errorf("withdraw: %v", err)
+		}
+	}}
+	f.signup(t, "ann@example.com", true)
+	if got := types(f.ledger(t, "ann@example.com")); got != "signup,granted,withdrawn" {
+		t.Fatalf("ledger: %s", got)
+	}
+	msg := f.mailer.Sent()[0]
+	if len(msg.Headers) != 0 || strings.Contains(msg.Text, "/unsubscribe") {
+		t.Errorf("freebie sent after withdrawal still carries marketing links: %v", msg.Headers)
+	}
+}
+
+func TestListHeaders(t *testing.T) {
+	f := newFixture(t)
+	f.signup(t, "ann@example.com", true)
+	msg := f.mailer.Sent()[0]
+	want := map[string]string{"List-Id": "<uk-gdpr-checklist.example.com>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+	for name, value := range want {
+		if got, _ := consenttest.Header(msg, name); got != value {
+			t.Errorf("%s: got %q, want %q", name, got, value)
+		}
+	}
+	count := 0
+	for _, h := range msg.Headers {
+		if h.Name == "List-Unsubscribe" {
+			count++
+			if strings.Count(h.Value, "<") != 1 {
+				t.Errorf("List-Unsubscribe %q: want exactly one URI", h.Value)
+			}
+		}
+	}
+	if count != 1 {
+		t.Errorf("List-Unsubscribe headers: got %d, want 1", count)
+	}
+}
+
+func TestRequestWithdrawalLinks(t *testing.T) {
+	f := newFixture(t)
+	f.signup(t, "ann@example.com", true)
+	f.signup(t, "bob@example.com", false)
+	sentBefore := len(f.mailer.Sent())
+
+	for _, addr := range []string{"ann@example.com", "bob@example.com", "nobody@example.com"} {
+		if err := f.svc.RequestWithdrawalLinks(context.Background(), addr); err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+	}
+	sent := f.mailer.Sent()[sentBefore:]
+	if len(sent) != 1 || sent[0].To != "ann@example.com" {
+		t.Fatalf("withdrawal links sent: %d, want 1 to the subscribed address", len(sent))
+	}
+	if !strings.Contains(sent[0].Text, "https://signup.example.com/unsubscribe?t=") || len(sent[0].Headers) != 0 {
+		t.Errorf("withdrawal link email: want the unsubscribe page link and no list headers")
+	}
+	// Rate limit: a second request within the window sends nothing.
+	if err := f.svc.RequestWithdrawalLinks(context.Background(), "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.mailer.Sent()) - sentBefore; got != 1 {
+		t.Errorf("after a repeated request: %d links sent, want 1", got)
+	}
+	f.now = f.now.Add(consent.WithdrawalLinkWindow)
+	if err := f.svc.RequestWithdrawalLinks(context.Background(), "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.mailer.Sent()) - sentBefore; got != 2 {
+		t.Errorf("after the window: %d links sent, want 2", got)
+	}
+	var verr *consent.ValidationError
+	if err := f.svc.RequestWithdrawalLinks(context.Background(), "bad"); !errors.As(err, &verr) {
+		t.Errorf("invalid address: got %v, want *ValidationError", err)
 	}
 }

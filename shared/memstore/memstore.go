@@ -40,6 +40,9 @@ func (s *Store) Append(_ context.Context, events []consent.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	if err := consent.CheckBatch(events); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub := events[0].Subscriber
@@ -48,15 +51,15 @@ func (s *Store) Append(_ context.Context, events []consent.Event) error {
 		taken[e.Seq] = true
 	}
 	for _, e := range events {
-		if e.Subscriber != sub {
-			return fmt.Errorf("append: events for more than one subscriber")
-		}
 		if taken[e.Seq] {
 			return fmt.Errorf("append event %d: %w", e.Seq, consent.ErrConflict)
 		}
-		taken[e.Seq] = true
 	}
-	l := append(s.ledger[sub], events...)
+	l := slices.Clone(s.ledger[sub])
+	for _, e := range events {
+		e.At = e.At.UTC()
+		l = append(l, e)
+	}
 	slices.SortFunc(l, func(a, b consent.Event) int { return a.Seq - b.Seq })
 	s.ledger[sub] = l
 	s.writes++
@@ -94,6 +97,9 @@ func (s *Store) EventsByMagnet(_ context.Context, magnetID string, from, to time
 		}
 		return a.Seq - b.Seq
 	})
+	if limit < 1 {
+		return nil, "", fmt.Errorf("events by magnet: limit %d, want at least 1", limit)
+	}
 	offset := 0
 	if cursor != "" {
 		n, err := strconv.Atoi(cursor)
@@ -101,9 +107,6 @@ func (s *Store) EventsByMagnet(_ context.Context, magnetID string, from, to time
 			return nil, "", fmt.Errorf("events by magnet: bad cursor")
 		}
 		offset = n
-	}
-	if limit <= 0 {
-		limit = len(all)
 	}
 	end := min(offset+limit, len(all))
 	next := ""

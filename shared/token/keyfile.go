@@ -53,28 +53,8 @@ func NewKeys(signingJSON, subject []byte) (Keys, error) {
 func LoadOrCreateFile(path string) (Keys, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		data, err = json.MarshalIndent(map[string]any{
-			"signing": map[string]string{"active": "k1", "k1": NewSecret()},
-			"subject": NewSecret(),
-		}, "", "  ")
-		if err != nil {
-			return Keys{}, fmt.Errorf("encode new keys: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return Keys{}, fmt.Errorf("create keys directory: %w", err)
-		}
-		// O_EXCL: if another process created the file meanwhile, use theirs.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			_, werr := f.Write(data)
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				return Keys{}, fmt.Errorf("write keys file: %w", werr)
-			}
-		} else if !errors.Is(err, fs.ErrExist) {
-			return Keys{}, fmt.Errorf("create keys file: %w", err)
+		if err := createKeyFile(path); err != nil {
+			return Keys{}, err
 		}
 		data, err = os.ReadFile(path)
 	}
@@ -86,4 +66,34 @@ func LoadOrCreateFile(path string) (Keys, error) {
 		return Keys{}, fmt.Errorf("keys file %s: %w", path, err)
 	}
 	return keys, nil
+}
+
+// createKeyFile writes fresh random keys to path with mode 0600. If another
+// process created the file first, theirs is kept.
+func createKeyFile(path string) error {
+	data, err := json.MarshalIndent(map[string]any{
+		"signing": map[string]string{"active": "k1", "k1": NewSecret()},
+		"subject": NewSecret(),
+	}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode new keys: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create keys directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create keys file: %w", err)
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write keys file: %w", werr)
+	}
+	return nil
 }

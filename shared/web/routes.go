@@ -27,4 +27,7 @@ var Routes = []Route{
 	{Method: "GET", Path: "/unsubscribe", Function: UnsubscribeFunction},
 	{Method: "HEAD", Path: "/unsubscribe", Function: UnsubscribeFunction},
 	{Method: "POST", Path: "/unsubscribe", Function: UnsubscribeFunction},
+	{Method: "OPTIONS", Path: "/unsubscribe", Function: UnsubscribeFunction},
+	{Method: "GET", Path: "/withdraw", Function: UnsubscribeFunction},
+	{Method: "POST", Path: "/withdraw", Function: UnsubscribeFunction},
 }

@@ -35,12 +35,15 @@ type Server struct {
 // log line per request.
 func (s *Server) Handler(function string) http.Handler {
 	handlers := map[string]http.HandlerFunc{
-		"POST /signup":      s.signup,
-		"OPTIONS /signup":   s.signupPreflight,
-		"GET /thanks":       s.thanks,
-		"GET /unsubscribe":  s.unsubscribePage,
-		"HEAD /unsubscribe": s.unsubscribePage,
-		"POST /unsubscribe": s.unsubscribe,
+		"POST /signup":         s.signup,
+		"OPTIONS /signup":      s.signupPreflight,
+		"GET /thanks":          s.thanks,
+		"GET /unsubscribe":     s.unsubscribePage,
+		"HEAD /unsubscribe":    s.unsubscribePage,
+		"POST /unsubscribe":    s.unsubscribe,
+		"OPTIONS /unsubscribe": s.unsubscribeOptions,
+		"GET /withdraw":        s.withdrawPage,
+		"POST /withdraw":       s.withdrawRequest,
 	}
 	mux := http.NewServeMux()
 	for _, rt := range Routes {

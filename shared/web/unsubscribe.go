@@ -11,20 +11,32 @@ import (
 )
 
 type unsubscribeData struct {
-	Magnet magnet.Magnet
-	Action string
+	Magnet      magnet.Magnet
+	MaskedEmail string
+	Action      string
 }
 
 // unsubscribePage answers GET and HEAD on an unsubscribe link with a page and
 // a button. It never writes: mail scanners open every link.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("t")
-	t, err := s.Service.CheckUnsubscribeToken(tok)
-	if err != nil {
+	t, err := s.Service.DescribeUnsubscribe(r.Context(), tok)
+	switch {
+	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
 		render(w, r, http.StatusBadRequest, "bad_link", nil)
-		return
+	case err != nil:
+		s.logFailure(r, "unsubscribe page failed", err)
+		render(w, r, http.StatusInternalServerError, "failure", nil)
+	default:
+		render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, MaskedEmail: t.MaskedEmail, Action: "/unsubscribe?t=" + url.QueryEscape(tok)})
 	}
-	render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Action: "/unsubscribe?t=" + url.QueryEscape(tok)})
+}
+
+// unsubscribeOptions answers OPTIONS (sent by some scanners and clients)
+// without touching anything.
+func (s *Server) unsubscribeOptions(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD, POST, OPTIONS")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // unsubscribe handles POST: the RFC 8058 one-click body

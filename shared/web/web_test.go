@@ -284,3 +284,44 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestScannerMethodsWriteNothing(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", "/signup", form, "email=jane%40example.com&magnet=uk-gdpr-checklist&marketing_consent=yes")
+	path := unsubscribePath(t, e)
+	writes := e.store.Writes()
+	for _, method := range []string{"GET", "HEAD", "OPTIONS"} {
+		for range 3 {
+			if w := e.do(t, method, path, "", ""); w.Code >= 400 {
+				t.Errorf("%s: status %d", method, w.Code)
+			}
+		}
+	}
+	if got := e.store.Writes() - writes; got != 0 {
+		t.Errorf("GET/HEAD/OPTIONS made %d store writes, want 0", got)
+	}
+	w := e.do(t, "GET", path, "", "")
+	if body := w.Body.String(); !strings.Contains(body, "j•••@e•••.com") || strings.Contains(body, "jane@example.com") {
+		t.Errorf("unsubscribe page should show the masked address only")
+	}
+}
+
+func TestWithdrawPageAnswersAlike(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", "/signup", form, "email=ann%40example.com&magnet=uk-gdpr-checklist&marketing_consent=yes")
+	if w := e.do(t, "GET", "/withdraw", "", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `name="email"`) {
+		t.Fatalf("GET /withdraw: %d", w.Code)
+	}
+	known := e.do(t, "POST", "/withdraw", form, "email=ann%40example.com")
+	unknown := e.do(t, "POST", "/withdraw", form, "email=nobody%40example.com")
+	repeated := e.do(t, "POST", "/withdraw", form, "email=ann%40example.com")
+	if known.Code != 200 || known.Body.String() != unknown.Body.String() || known.Body.String() != repeated.Body.String() {
+		t.Errorf("responses differ: known %d, unknown %d, repeated %d", known.Code, unknown.Code, repeated.Code)
+	}
+	if w := e.do(t, "POST", "/withdraw", form, "email=nope"); w.Code != 400 {
+		t.Errorf("invalid address: %d, want 400", w.Code)
+	}
+	if got := len(e.mailer.Sent()); got != 2 {
+		t.Errorf("mails: got %d, want 2 (freebie + one withdrawal link)", got)
+	}
+}

@@ -1,0 +1,436 @@
+// Package dynamostore is the consent.Store on Amazon DynamoDB, used by the
+// Lambda functions. It keeps everything in one table (see the README, "Data
+// model"):
+//
+//	item          pk               sk                gsi1pk         gsi1sk                        other attributes
+//	ledger event  SUB#<subscriber> EVT#<seq %010d>   MAG#<magnet>   <at>#<subscriber>#<seq %010d> type="event", the event fields
+//	claim         CLAIM#<key>      CLAIM             -              -                             expires_at (Unix seconds, the TTL attribute)
+//
+// where <at> is the event time in UTC as "2006-01-02T15:04:05.000000000Z", so
+// that text order is time order. Index gsi1 lists a magnet's events by time.
+//
+// The client is injected; the store never loads AWS configuration itself.
+package dynamostore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/unbundled/unbundled/shared/consent"
+)
+
+// API is the part of the DynamoDB client the store uses. *dynamodb.Client
+// implements it.
+type API interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Key prefixes and names of the single-table design.
+const (
+	subscriberPrefix = "SUB#"
+	eventPrefix      = "EVT#"
+	magnetPrefix     = "MAG#"
+	claimPrefix      = "CLAIM#"
+	claimSK          = "CLAIM"
+	itemTypeEvent    = "event"
+	magnetIndex      = "gsi1"
+)
+
+// timeLayout formats event times as fixed-width UTC text that sorts in time
+// order (years 0000–9999).
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+var (
+	minTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// Store is a consent.Store on one DynamoDB table. It is safe for concurrent
+// use.
+type Store struct {
+	client API
+	table  string
+}
+
+var _ consent.Store = (*Store)(nil)
+
+// New returns a store on table, reached through client.
+func New(client API, table string) *Store {
+	return &Store{client: client, table: table}
+}
+
+// eventItem is a ledger event as stored.
+type eventItem struct {
+	PK     string `dynamodbav:"pk"`
+	SK     string `dynamodbav:"sk"`
+	GSI1PK string `dynamodbav:"gsi1pk"`
+	GSI1SK string `dynamodbav:"gsi1sk"`
+	Type   string `dynamodbav:"type"`
+
+	Subscriber       string `dynamodbav:"subscriber"`
+	Seq              int    `dynamodbav:"seq"`
+	ID               string `dynamodbav:"id"`
+	EventType        string `dynamodbav:"event_type"`
+	At               string `dynamodbav:"at"`
+	Magnet           string `dynamodbav:"magnet"`
+	Email            string `dynamodbav:"email,omitempty"`
+	Name             string `dynamodbav:"name,omitempty"`
+	Method           string `dynamodbav:"method,omitempty"`
+	Wording          string `dynamodbav:"wording,omitempty"`
+	PrivacyPolicyURL string `dynamodbav:"privacy_policy_url,omitempty"`
+	Frequency        string `dynamodbav:"frequency,omitempty"`
+	Controller       string `dynamodbav:"controller,omitempty"`
+	SourceIP         string `dynamodbav:"source_ip,omitempty"`
+	UserAgent        string `dynamodbav:"user_agent,omitempty"`
+	RequestID        string `dynamodbav:"request_id,omitempty"`
+}
+
+// claimItem is a Claim record; DynamoDB deletes it some time after
+// expires_at.
+type claimItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	ExpiresAt int64  `dynamodbav:"expires_at"`
+}
+
+func subscriberKey(subscriber string) string { return subscriberPrefix + subscriber }
+func eventKey(seq int) string                { return fmt.Sprintf("%s%010d", eventPrefix, seq) }
+func magnetKey(magnetID string) string       { return magnetPrefix + magnetID }
+
+// magnetSortKey orders a magnet's events by time, subscriber, seq.
+func magnetSortKey(at string, subscriber string, seq int) string {
+	return fmt.Sprintf("%s#%s#%010d", at, subscriber, seq)
+}
+
+func toItem(e consent.Event) eventItem {
+	at := e.At.UTC().Format(timeLayout)
+	return eventItem{
+		PK: subscriberKey(e.Subscriber), SK: eventKey(e.Seq),
+		GSI1PK: magnetKey(e.Magnet), GSI1SK: magnetSortKey(at, e.Subscriber, e.Seq),
+		Type:       itemTypeEvent,
+		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet,
+		Email: e.Email, Name: e.Name, Method: e.Method, Wording: e.Wording,
+		PrivacyPolicyURL: e.PrivacyPolicyURL, Frequency: e.Frequency, Controller: e.Controller,
+		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
+	}
+}
+
+func (it eventItem) event() (consent.Event, error) {
+	at, err := time.Parse(timeLayout, it.At)
+	if err != nil {
+		return consent.Event{}, fmt.Errorf("event %s/%s: bad time: %w", it.PK, it.SK, err)
+	}
+	return consent.Event{
+		Subscriber: it.Subscriber, Seq: it.Seq, ID: it.ID, Type: consent.EventType(it.EventType), At: at, Magnet: it.Magnet,
+		Email: it.Email, Name: it.Name, Method: it.Method, Wording: it.Wording,
+		PrivacyPolicyURL: it.PrivacyPolicyURL, Frequency: it.Frequency, Controller: it.Controller,
+		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,
+	}, nil
+}
+
+func eventsFromItems(items []map[string]types.AttributeValue) ([]consent.Event, error) {
+	var stored []eventItem
+	if err := attributevalue.UnmarshalListOfMaps(items, &stored); err != nil {
+		return nil, fmt.Errorf("decode events: %w", err)
+	}
+	events := make([]consent.Event, 0, len(stored))
+	for _, it := range stored {
+		e, err := it.event()
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+// Append writes events, all or nothing: one event with a conditional
+// PutItem, several (at most 100) in one TransactWriteItems. The events must
+// belong to one subscriber and have consecutive Seq values starting at 1 or
+// more; otherwise nothing is written and the error does not wrap
+// consent.ErrConflict.
+//
+// The error wraps consent.ErrConflict if a position is taken, or if a
+// concurrent transaction on the same positions made DynamoDB cancel this one
+// (TransactionConflict); in both cases the caller should re-read the ledger
+// and decide again. A transaction carries a client request token derived
+// from the events, so the SDK retrying a batch that did commit reports
+// success instead of a conflict with itself.
+func (s *Store) Append(ctx context.Context, events []consent.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := consent.CheckBatch(events); err != nil {
+		return err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return fmt.Errorf("append events: build condition: %w", err)
+	}
+	items := make([]map[string]types.AttributeValue, len(events))
+	for i, e := range events {
+		if items[i], err = attributevalue.MarshalMap(toItem(e)); err != nil {
+			return fmt.Errorf("append event %d: encode: %w", e.Seq, err)
+		}
+	}
+
+	if len(events) == 1 {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                aws.String(s.table),
+			Item:                     items[0],
+			ConditionExpression:      expr.Condition(),
+			ExpressionAttributeNames: expr.Names(),
+		})
+		var failed *types.ConditionalCheckFailedException
+		if errors.As(err, &failed) {
+			return fmt.Errorf("append event %d: %w", events[0].Seq, consent.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("append event %d: %w", events[0].Seq, err)
+		}
+		return nil
+	}
+
+	puts := make([]types.TransactWriteItem, len(events))
+	for i := range events {
+		puts[i] = types.TransactWriteItem{Put: &types.Put{
+			TableName:                aws.String(s.table),
+			Item:                     items[i],
+			ConditionExpression:      expr.Condition(),
+			ExpressionAttributeNames: expr.Names(),
+		}}
+	}
+	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:      puts,
+		ClientRequestToken: aws.String(requestToken(events)),
+	})
+	if i, ok := conflictIndex(err); ok && i < len(events) {
+		return fmt.Errorf("append event %d: %w", events[i].Seq, consent.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("append events %d-%d: %w", events[0].Seq, events[len(events)-1].Seq, err)
+	}
+	return nil
+}
+
+// conflictIndex reports which item of a cancelled transaction lost to
+// another writer: its condition failed, or a concurrent transaction held it.
+func conflictIndex(err error) (int, bool) {
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return 0, false
+	}
+	for i, r := range cancelled.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "ConditionalCheckFailed", "TransactionConflict":
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// requestToken is the idempotency token of a batch: 32 hex digits of a hash
+// of the subscriber, first position and event ids.
+func requestToken(events []consent.Event) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d", events[0].Subscriber, events[0].Seq)
+	for _, e := range events {
+		fmt.Fprintf(h, "\x00%s", e.ID)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// Ledger returns the subscriber's events by Seq, or none if there are none.
+// It reads strongly consistently, so it sees every Append that returned.
+func (s *Store) Ledger(ctx context.Context, subscriber string) ([]consent.Event, error) {
+	key := expression.Key("pk").Equal(expression.Value(subscriberKey(subscriber))).
+		And(expression.Key("sk").BeginsWith(eventPrefix))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: build query: %w", err)
+	}
+	pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	})
+	var items []map[string]types.AttributeValue
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		items = append(items, out.Items...)
+	}
+	events, err := eventsFromItems(items)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	return events, nil
+}
+
+// EventsByMagnet returns magnetID's events with from <= At < to, ordered by
+// At, then subscriber, then Seq, at most limit of them. The returned cursor
+// is empty when no event follows; otherwise pass it back with the same
+// arguments for the next page. It fails if limit < 1 or the cursor was not
+// made by this store.
+//
+// It reads index gsi1, which DynamoDB updates asynchronously: an event
+// appended a moment ago may not be listed yet.
+func (s *Store) EventsByMagnet(ctx context.Context, magnetID string, from, to time.Time, limit int, cursor string) ([]consent.Event, string, error) {
+	if limit < 1 {
+		return nil, "", fmt.Errorf("events by magnet: limit %d, want at least 1", limit)
+	}
+	start, err := s.decodeCursor(cursor, magnetID)
+	if err != nil {
+		return nil, "", fmt.Errorf("events by magnet: %w", err)
+	}
+	// gsi1sk starts with the fixed-width time followed by '#', so
+	// [from, to) is the key range [from, last+"$"] with last = to-1ns:
+	// '$' sorts just after '#'.
+	from, last := from.UTC(), to.UTC().Add(-time.Nanosecond)
+	if from.Before(minTime) {
+		from = minTime
+	}
+	if last.After(maxTime) {
+		last = maxTime
+	}
+	if last.Before(from) {
+		return nil, "", nil
+	}
+	key := expression.Key("gsi1pk").Equal(expression.Value(magnetKey(magnetID))).
+		And(expression.Key("gsi1sk").Between(expression.Value(from.Format(timeLayout)), expression.Value(last.Format(timeLayout)+"$")))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("events by magnet: build query: %w", err)
+	}
+
+	// Fetch one item more than asked to learn whether another page exists:
+	// DynamoDB may return a LastEvaluatedKey with nothing after it, and may
+	// stop a page early at 1 MB.
+	want := min(limit, math.MaxInt32-1) + 1
+	var items []map[string]types.AttributeValue
+	for {
+		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			IndexName:                 aws.String(magnetIndex),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ExclusiveStartKey:         start,
+			Limit:                     aws.Int32(int32(want - len(items))),
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("events by magnet: %w", err)
+		}
+		items = append(items, out.Items...)
+		if len(items) >= want || len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	events, err := eventsFromItems(items)
+	if err != nil {
+		return nil, "", fmt.Errorf("events by magnet: %w", err)
+	}
+	if len(events) <= limit {
+		return events, "", nil
+	}
+	events = events[:limit]
+	lastEvent := events[limit-1]
+	sortKey := magnetSortKey(lastEvent.At.Format(timeLayout), lastEvent.Subscriber, lastEvent.Seq)
+	return events, base64.RawURLEncoding.EncodeToString([]byte(sortKey)), nil
+}
+
+// decodeCursor turns a cursor (the base64url gsi1sk of the last event
+// returned) back into the ExclusiveStartKey of the next query. An empty
+// cursor gives a nil key: start at the beginning.
+func (s *Store) decodeCursor(cursor, magnetID string) (map[string]types.AttributeValue, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	malformed := errors.New("malformed cursor")
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, malformed
+	}
+	// <at>#<subscriber>#<seq %010d>: the time and seq have fixed widths, so
+	// the subscriber may contain '#'.
+	sortKey := string(raw)
+	const seqWidth = 10
+	if len(sortKey) < len(timeLayout)+1+1+1+seqWidth {
+		return nil, malformed
+	}
+	at := sortKey[:len(timeLayout)]
+	subscriber := sortKey[len(timeLayout)+1 : len(sortKey)-seqWidth-1]
+	seq, err := strconv.Atoi(sortKey[len(sortKey)-seqWidth:])
+	if _, perr := time.Parse(timeLayout, at); perr != nil || err != nil || seq < 1 ||
+		magnetSortKey(at, subscriber, seq) != sortKey {
+		return nil, malformed
+	}
+	return map[string]types.AttributeValue{
+		"pk":     &types.AttributeValueMemberS{Value: subscriberKey(subscriber)},
+		"sk":     &types.AttributeValueMemberS{Value: eventKey(seq)},
+		"gsi1pk": &types.AttributeValueMemberS{Value: magnetKey(magnetID)},
+		"gsi1sk": &types.AttributeValueMemberS{Value: sortKey},
+	}, nil
+}
+
+// Claim records key until expiresAt unless an unexpired record of key exists,
+// and reports whether this call created it, with one conditional PutItem. A
+// record counts as expired once now >= its expiry, whether or not DynamoDB's
+// TTL sweep (which can lag by days) has removed it. Times are kept in whole
+// Unix seconds, as TTL requires: expiresAt is rounded up, now down, so a
+// claim never ends early.
+func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
+	item, err := attributevalue.MarshalMap(claimItem{PK: claimPrefix + key, SK: claimSK, ExpiresAt: ceilUnix(expiresAt)})
+	if err != nil {
+		return false, fmt.Errorf("claim: encode: %w", err)
+	}
+	cond := expression.AttributeNotExists(expression.Name("pk")).
+		Or(expression.Name("expires_at").LessThanEqual(expression.Value(now.Unix())))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("claim: build condition: %w", err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var held *types.ConditionalCheckFailedException
+	if errors.As(err, &held) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim: %w", err)
+	}
+	return true, nil
+}
+
+// ceilUnix is t in Unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}

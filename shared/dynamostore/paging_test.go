@@ -1,0 +1,123 @@
+package dynamostore_test
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/dynamostore"
+)
+
+// pagedTable is a one-subscriber, one-magnet table that answers queries in
+// pages of at most pageSize items, as DynamoDB does when a page reaches
+// 1 MB, and, like DynamoDB, returns a LastEvaluatedKey whenever a page
+// stopped at its limit, even if nothing follows. The emulator never splits
+// pages this small, so this checks that the store follows LastEvaluatedKey.
+type pagedTable struct {
+	items    []map[string]types.AttributeValue
+	pageSize int
+	queries  int
+}
+
+func (p *pagedTable) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	p.items = append(p.items, in.Item)
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (p *pagedTable) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, w := range in.TransactItems {
+		p.items = append(p.items, w.Put.Item)
+	}
+	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
+func (p *pagedTable) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	p.queries++
+	keys := []string{"pk", "sk"}
+	if in.IndexName != nil {
+		keys = []string{"pk", "sk", "gsi1pk", "gsi1sk"}
+	}
+	sortKey := keys[len(keys)-1]
+	str := func(item map[string]types.AttributeValue, name string) string {
+		return item[name].(*types.AttributeValueMemberS).Value
+	}
+	sorted := slices.SortedFunc(slices.Values(p.items), func(a, b map[string]types.AttributeValue) int {
+		return cmp.Compare(str(a, sortKey), str(b, sortKey))
+	})
+	start := 0
+	if in.ExclusiveStartKey != nil {
+		start = 1 + slices.IndexFunc(sorted, func(item map[string]types.AttributeValue) bool {
+			return str(item, sortKey) == str(in.ExclusiveStartKey, sortKey)
+		})
+	}
+	n := p.pageSize
+	if in.Limit != nil {
+		n = min(n, int(*in.Limit))
+	}
+	end := min(start+n, len(sorted))
+	out := &dynamodb.QueryOutput{Items: sorted[start:end]}
+	if end-start == n {
+		last := sorted[end-1]
+		out.LastEvaluatedKey = map[string]types.AttributeValue{}
+		for _, k := range keys {
+			out.LastEvaluatedKey[k] = last[k]
+		}
+	}
+	return out, nil
+}
+
+func TestPagesAreFollowed(t *testing.T) {
+	ctx := context.Background()
+	table := &pagedTable{pageSize: 2}
+	s := dynamostore.New(table, "table")
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var want []consent.Event
+	for seq := 1; seq <= 7; seq++ {
+		e := consent.Event{Subscriber: "s", Seq: seq, ID: "e", Type: consent.EventSignup, At: at.Add(time.Duration(seq) * time.Minute), Magnet: "m"}
+		if err := s.Append(ctx, []consent.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e)
+	}
+
+	ledger, err := s.Ledger(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ledger, want) {
+		t.Errorf("Ledger over pages of 2: got %d events, want %d", len(ledger), len(want))
+	}
+
+	for _, limit := range []int{1, 3, 7, 8} {
+		var got []consent.Event
+		cursor := ""
+		for page := 1; ; page++ {
+			events, next, err := s.EventsByMagnet(ctx, "m", at, at.Add(time.Hour), limit, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) == 0 || len(events) > limit {
+				t.Fatalf("limit %d, page %d: got %d events, want 1 to %d", limit, page, len(events), limit)
+			}
+			got = append(got, events...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("EventsByMagnet with limit %d over pages of 2: got %d events, want %d", limit, len(got), len(want))
+		}
+	}
+	if table.queries == 0 {
+		t.Fatal("no queries reached the table")
+	}
+}
+
+var _ dynamostore.API = (*pagedTable)(nil)

@@ -1,0 +1,353 @@
+// Package sqlitestore is the embedded consent.Store: one SQLite file, used by
+// the local server and the operator CLI. It runs on modernc.org/sqlite, a
+// pure-Go SQLite, so binaries need no cgo.
+//
+// The database runs in WAL mode, so another process (a second server, the
+// sqlite3 shell, a backup) may read the file while this one writes. Writers
+// wait up to five seconds for each other before failing.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/unbundled/unbundled/shared/consent"
+)
+
+// schemaVersion is stored in PRAGMA user_version. Bump it and add a step to
+// migrate when the schema changes.
+const schemaVersion = 1
+
+// schema creates the tables. Every statement is idempotent.
+//
+//   - events: one row per ledger event. data holds the whole event as JSON;
+//     subscriber, seq, magnet and at are copies used as keys. at is the UTC
+//     time as fixed-width text (timeLayout), so text order is time order.
+//   - claims: TTL records; expires_at is in Unix seconds and a record with
+//     expires_at <= now counts as absent.
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	subscriber TEXT NOT NULL,
+	seq        INTEGER NOT NULL CHECK (seq >= 1),
+	magnet     TEXT NOT NULL,
+	at         TEXT NOT NULL,
+	data       TEXT NOT NULL CHECK (json_valid(data)),
+	PRIMARY KEY (subscriber, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_magnet ON events (magnet, at, subscriber, seq);
+CREATE TABLE IF NOT EXISTS claims (
+	key        TEXT PRIMARY KEY,
+	expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims (expires_at);
+`
+
+// timeLayout formats event times as fixed-width UTC text that sorts in time
+// order (years 0000–9999).
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// Store is a consent.Store backed by one SQLite file. It is safe for
+// concurrent use.
+type Store struct {
+	db *sql.DB
+}
+
+var _ consent.Store = (*Store)(nil)
+
+// Open opens the database at path, creating the file and the schema if they
+// do not exist. It fails if the file holds a schema newer than this code
+// knows, or is not a SQLite database.
+func Open(path string) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	s := &Store{db: db}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	return s, nil
+}
+
+// dsn builds the driver's data source name. The pragmas are DSN parameters
+// so that every pooled connection gets them, not only the first.
+// _txlock=immediate makes transactions take the write lock at BEGIN, so two
+// appenders queue on busy_timeout instead of one failing on lock upgrade.
+func dsn(path string) string {
+	// SQLite URI filenames treat %, ? and # specially.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	return "file:" + escaped + "?" + q.Encode()
+}
+
+// migrate creates or checks the schema inside one write transaction, so two
+// processes opening a new file at once do not both create it.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	switch {
+	case version > schemaVersion:
+		return fmt.Errorf("schema version %d is newer than this program supports (%d)", version, schemaVersion)
+	case version == schemaVersion:
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	// PRAGMA takes no bound parameters; schemaVersion is a constant.
+	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(schemaVersion)); err != nil {
+		return fmt.Errorf("set schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migration: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database; the Store must not be used afterwards.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close sqlite store: %w", err)
+	}
+	return nil
+}
+
+// Append writes events in one transaction, all or nothing. The events must
+// belong to one subscriber and have consecutive Seq values starting at 1 or
+// more; otherwise nothing is written and the error does not wrap
+// consent.ErrConflict. If any position is taken the error wraps
+// consent.ErrConflict. Times are stored in UTC with nanoseconds.
+func (s *Store) Append(ctx context.Context, events []consent.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := consent.CheckBatch(events); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("append events: begin: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO events (subscriber, seq, magnet, at, data) VALUES (?, ?, ?, ?, ?)")
+	if err != nil {
+		return fmt.Errorf("append events: prepare: %w", err)
+	}
+	defer stmt.Close()
+	for _, e := range events {
+		e.At = e.At.UTC()
+		data, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("append event %d: encode: %w", e.Seq, err)
+		}
+		_, err = stmt.ExecContext(ctx, e.Subscriber, e.Seq, e.Magnet, e.At.Format(timeLayout), string(data))
+		if isPrimaryKeyViolation(err) {
+			return fmt.Errorf("append event %d: %w", e.Seq, consent.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("append event %d: %w", e.Seq, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("append events: commit: %w", err)
+	}
+	return nil
+}
+
+func isPrimaryKeyViolation(err error) bool {
+	var serr *sqlite.Error
+	return errors.As(err, &serr) && serr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// Ledger returns the subscriber's events by Seq, or none if there are none.
+func (s *Store) Ledger(ctx context.Context, subscriber string) ([]consent.Event, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT data FROM events WHERE subscriber = ? ORDER BY seq", subscriber)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	events, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	return events, nil
+}
+
+// EventsByMagnet returns magnetID's events with from <= At < to, ordered by
+// At, then subscriber, then Seq, at most limit of them. The returned cursor
+// is empty when no event follows; otherwise pass it back with the same
+// arguments for the next page. It fails if limit < 1 or the cursor was not
+// made by this store.
+func (s *Store) EventsByMagnet(ctx context.Context, magnetID string, from, to time.Time, limit int, cursor string) ([]consent.Event, string, error) {
+	if limit < 1 {
+		return nil, "", fmt.Errorf("events by magnet: limit %d, want at least 1", limit)
+	}
+	after, err := decodeCursor(cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("events by magnet: %w", err)
+	}
+	fromKey, toKey := clampTime(from), clampTime(to)
+	if fromKey >= toKey {
+		return nil, "", nil
+	}
+	// One row more than asked tells whether another page exists.
+	fetch := int64(limit) + 1
+	if limit == math.MaxInt {
+		fetch = math.MaxInt64
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT data FROM events
+		WHERE magnet = ? AND at >= ? AND at < ? AND (at, subscriber, seq) > (?, ?, ?)
+		ORDER BY at, subscriber, seq
+		LIMIT ?`,
+		magnetID, fromKey, toKey, after.at, after.subscriber, after.seq, fetch)
+	if err != nil {
+		return nil, "", fmt.Errorf("events by magnet: %w", err)
+	}
+	events, err := scanEvents(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("events by magnet: %w", err)
+	}
+	if len(events) <= limit {
+		return events, "", nil
+	}
+	events = events[:limit]
+	last := events[limit-1]
+	return events, encodeCursor(position{at: last.At.Format(timeLayout), subscriber: last.Subscriber, seq: last.Seq}), nil
+}
+
+// clampTime formats t as an at key, clamped to the years the layout holds.
+func clampTime(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Year() < 0:
+		return "0000"
+	case t.Year() > 9999:
+		return "9999-12-31T23:59:59.999999999Z~"
+	}
+	return t.Format(timeLayout)
+}
+
+func scanEvents(rows *sql.Rows) ([]consent.Event, error) {
+	defer rows.Close()
+	var events []consent.Event
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		var e consent.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return nil, fmt.Errorf("decode event: %w", err)
+		}
+		e.At = e.At.UTC()
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return events, nil
+}
+
+// position is where a page of EventsByMagnet ended; the zero value sorts
+// before every event.
+type position struct {
+	at         string
+	subscriber string
+	seq        int
+}
+
+// encodeCursor makes an opaque cursor: "<at>#<seq>#<subscriber>" in
+// unpadded base64url. The at key has a fixed width and seq has no '#', so
+// the subscriber may contain anything.
+func encodeCursor(p position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.at + "#" + strconv.Itoa(p.seq) + "#" + p.subscriber))
+}
+
+func decodeCursor(cursor string) (position, error) {
+	if cursor == "" {
+		return position{}, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return position{}, errors.New("malformed cursor")
+	}
+	at, rest, ok1 := strings.Cut(string(raw), "#")
+	seqText, subscriber, ok2 := strings.Cut(rest, "#")
+	seq, err := strconv.Atoi(seqText)
+	if !ok1 || !ok2 || err != nil || seq < 1 || subscriber == "" {
+		return position{}, errors.New("malformed cursor")
+	}
+	if _, err := time.Parse(timeLayout, at); err != nil {
+		return position{}, errors.New("malformed cursor")
+	}
+	return position{at: at, subscriber: subscriber, seq: seq}, nil
+}
+
+// Claim records key until expiresAt unless an unexpired record of key exists,
+// and reports whether this call created it. A record counts as expired once
+// now >= its expiry, whether or not DeleteExpired has removed it. Times are
+// kept in whole Unix seconds: expiresAt is rounded up, now down, so a claim
+// never ends early.
+func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO claims (key, expires_at) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE claims.expires_at <= ?`,
+		key, ceilUnix(expiresAt), now.Unix())
+	if err != nil {
+		return false, fmt.Errorf("claim: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim: %w", err)
+	}
+	return n == 1, nil
+}
+
+// DeleteExpired removes claims that expired at or before now, as DynamoDB's
+// TTL sweep does for the same attribute, and returns how many it removed.
+// Claim already ignores expired records, so this only reclaims space.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM claims WHERE expires_at <= ?", now.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired claims: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete expired claims: %w", err)
+	}
+	return n, nil
+}
+
+// ceilUnix is t in Unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}

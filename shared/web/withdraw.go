@@ -1,0 +1,38 @@
+package web
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+
+	"github.com/unbundled/unbundled/shared/consent"
+)
+
+// withdrawPage is the self-service page for people who lost our emails:
+// enter an address, get unsubscribe links by email.
+func (s *Server) withdrawPage(w http.ResponseWriter, r *http.Request) {
+	render(w, r, http.StatusOK, "withdraw", nil)
+}
+
+// withdrawRequest answers every valid address with the same page, whether or
+// not it is known, subscribed or rate-limited, so it cannot be used to find
+// out who is on a list.
+func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	err := parseForm(r, mediaType)
+	if err == nil {
+		err = s.Service.RequestWithdrawalLinks(r.Context(), r.PostForm.Get("email"))
+	}
+	var verr *consent.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		render(w, r, http.StatusBadRequest, "withdraw", verr)
+	case err != nil && errorStatus(err) == http.StatusRequestEntityTooLarge:
+		render(w, r, http.StatusRequestEntityTooLarge, "withdraw", nil)
+	case err != nil:
+		s.logFailure(r, "withdrawal link request failed", err)
+		render(w, r, http.StatusInternalServerError, "failure", nil)
+	default:
+		render(w, r, http.StatusOK, "withdraw_sent", nil)
+	}
+}
