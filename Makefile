@@ -26,7 +26,7 @@ export SAM_CLI_TELEMETRY := 0
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help run test tools check unit sam-validate sam-build bench deploy clean \
-	build-SignupFunction build-UnsubscribeFunction
+	build-SignupFunction build-UnsubscribeFunction build-ConfirmFunction
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ build-SignupFunction:
 
 build-UnsubscribeFunction:
 	$(call lambda,unsubscribe)
+
+build-ConfirmFunction:
+	$(call lambda,confirm)
 
 define lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)

@@ -56,10 +56,12 @@ func freeAddr(t *testing.T) string {
 }
 
 // start runs the server with dataDir and waits until it prints its URL.
-func start(t *testing.T, dataDir string) *server {
+// Extra flags come last, so they override the defaults given here.
+func start(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(binary, "-addr", addr, "-data", dataDir, "-magnets", "../magnets.json")
+	args := append([]string{"-addr", addr, "-data", dataDir, "-magnets", "../magnets.json"}, extra...)
+	cmd := exec.Command(binary, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

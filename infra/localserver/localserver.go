@@ -81,6 +81,13 @@ func New(opts Options) (*App, error) {
 
 	service := &consent.Service{Catalog: catalog, Store: store, Mailer: box, Keys: keys, BaseURL: opts.BaseURL, Now: time.Now}
 	server := &web.Server{Service: service, Catalog: catalog, Logger: logger}
+	if err := service.ArchiveCurrentWordings(context.Background()); err != nil {
+		_ = app.Close()
+		return nil, err
+	}
+	if sweeper, ok := store.(expirySweeper); ok {
+		app.closers = append(app.closers, sweepExpired(sweeper, logger))
+	}
 
 	files, err := fs.Sub(infra.Files, "files")
 	if err != nil {
@@ -89,7 +96,9 @@ func New(opts Options) (*App, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", server.Handler("")) // every public route, exactly as on Lambda
 	mux.Handle("GET /{$}", server.Middleware(http.HandlerFunc(server.LandingPage)))
-	mux.Handle("GET /_local/ledger.json", server.Middleware(ledgerHandler(service)))
+	mux.Handle("GET /_local/ledger.json", server.Middleware(ledgerHandler(service, catalog, "json")))
+	mux.Handle("GET /_local/status.json", server.Middleware(ledgerHandler(service, catalog, "status")))
+	mux.Handle("GET /_local/ledger", server.Middleware(ledgerHandler(service, catalog, "html")))
 	mux.Handle("GET /_local/files/", server.Middleware(http.StripPrefix("/_local/files/", http.FileServerFS(files))))
 	boxHandler := server.Middleware(box.Handler())
 	for _, p := range []string{"GET /_local/mailbox", "GET /_local/mailbox/", "GET /_local/mailbox.json"} {
@@ -97,6 +106,44 @@ func New(opts Options) (*App, error) {
 	}
 	app.handler = mux
 	return app, nil
+}
+
+// expirySweeper is a store that deletes expired TTL records itself, as
+// DynamoDB's TTL does on AWS.
+type expirySweeper interface {
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
+
+// sweepExpiredEvery is how often the local server removes expired records.
+const sweepExpiredEvery = time.Minute
+
+// sweepExpired runs the store's TTL sweep now and then every minute until
+// the returned stop function is called.
+func sweepExpired(store expirySweeper, logger *slog.Logger) func() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(sweepExpiredEvery)
+		defer ticker.Stop()
+		for {
+			if n, err := store.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				logger.Error("delete expired records", "error", err.Error())
+			} else if n > 0 {
+				logger.Info("deleted expired records", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+	return func() error {
+		cancel()
+		<-done
+		return nil
+	}
 }
 
 // ServeHTTP serves the local server's routes.
@@ -120,27 +167,6 @@ func loadCatalog(path string) (*magnet.Catalog, error) {
 		return c, nil
 	}
 	return magnet.Load(path)
-}
-
-// ledgerHandler serves GET /_local/ledger.json?email=… : one person's ledger
-// events, oldest first, with the recorded evidence.
-func ledgerHandler(service *consent.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		events, err := service.LedgerFor(r.Context(), r.URL.Query().Get("email"))
-		var verr *consent.ValidationError
-		switch {
-		case errors.As(err, &verr):
-			writeJSON(w, http.StatusBadRequest, map[string]any{"errors": verr.Fields})
-		case err != nil:
-			slog.ErrorContext(r.Context(), "read ledger", "error", err.Error())
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not read the ledger"})
-		default:
-			if events == nil {
-				events = []consent.Event{}
-			}
-			writeJSON(w, http.StatusOK, events)
-		}
-	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

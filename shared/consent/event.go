@@ -20,6 +20,9 @@ const (
 	EventSignup EventType = "signup"
 	// EventGranted: the person ticked the unticked marketing checkbox.
 	EventGranted EventType = "granted"
+	// EventConfirmed: the person confirmed a granted consent by the emailed
+	// link (double opt-in).
+	EventConfirmed EventType = "confirmed"
 	// EventWithdrawn: the person withdrew marketing consent.
 	EventWithdrawn EventType = "withdrawn"
 )
@@ -31,6 +34,7 @@ const (
 	MethodCheckbox        = "checkbox"         // consent by ticking the checkbox
 	MethodOneClick        = "one-click"        // RFC 8058 List-Unsubscribe-Post
 	MethodUnsubscribePage = "unsubscribe-page" // the button on our unsubscribe page
+	MethodConfirmLink     = "confirm-link"     // the button behind the emailed confirm link
 )
 
 // Event is one entry in a subscriber's ledger. Subscriber and Seq identify it:
@@ -42,51 +46,94 @@ const (
 // shown and how the request reached us; nothing here comes from the client
 // except the address, the name and the checkbox itself.
 type Event struct {
-	Subscriber       string    `json:"subscriber"`
-	Seq              int       `json:"seq"`
-	ID               string    `json:"id"`
-	Type             EventType `json:"type"`
-	At               time.Time `json:"at"`
-	Magnet           string    `json:"magnet"`
-	Email            string    `json:"email"`
-	Name             string    `json:"name,omitempty"`
-	Method           string    `json:"method"`
-	Wording          string    `json:"wording,omitempty"`
-	PrivacyPolicyURL string    `json:"privacy_policy_url,omitempty"`
-	Frequency        string    `json:"frequency,omitempty"`
-	Controller       string    `json:"controller,omitempty"`
-	SourceIP         string    `json:"source_ip,omitempty"`
-	UserAgent        string    `json:"user_agent,omitempty"`
-	RequestID        string    `json:"request_id,omitempty"`
+	Subscriber string    `json:"subscriber"`
+	Seq        int       `json:"seq"`
+	ID         string    `json:"id"`
+	Type       EventType `json:"type"`
+	At         time.Time `json:"at"`
+	Magnet     string    `json:"magnet"`
+	Email      string    `json:"email"`
+	Name       string    `json:"name,omitempty"`
+	Method     string    `json:"method"`
+	// WordingVersion is the archived wording version id (see WordingVersion)
+	// that Wording, PrivacyPolicyURL, Frequency and Controller came from.
+	WordingVersion   string `json:"wording_version,omitempty"`
+	Wording          string `json:"wording,omitempty"`
+	PrivacyPolicyURL string `json:"privacy_policy_url,omitempty"`
+	Frequency        string `json:"frequency,omitempty"`
+	Controller       string `json:"controller,omitempty"`
+	// ConfirmationRequired is set on `granted` events that count only once
+	// confirmed (the magnet had double opt-in on when consent was given).
+	ConfirmationRequired bool   `json:"confirmation_required,omitempty"`
+	SourceIP             string `json:"source_ip,omitempty"`
+	UserAgent            string `json:"user_agent,omitempty"`
+	RequestID            string `json:"request_id,omitempty"`
 }
 
-// Status is a subscriber's marketing consent for one magnet, derived from the
-// ledger.
+// State is where a subscriber's marketing consent for one magnet stands.
+type State string
+
+const (
+	StateNone      State = "none"                  // never consented
+	StatePending   State = "awaiting-confirmation" // granted, double opt-in not yet confirmed
+	StateActive    State = "active"                // may be sent marketing
+	StateWithdrawn State = "withdrawn"             // withdrew; needs a fresh ticked box
+)
+
+// Status is a subscriber's marketing consent for one magnet, derived from
+// the ledger alone.
 type Status struct {
-	Granted bool
-	// Since is when the current state began (zero if nothing happened yet).
+	State State
+	// Since is when the current state began (zero for StateNone).
 	Since time.Time
 	// Reason says why, in words an operator can read.
 	Reason string
+	// Granted is the `granted` event the current consent rests on (zero
+	// unless pending or active).
+	Granted Event
 }
 
+// Eligible reports whether marketing may be sent: consent granted (and
+// confirmed where double opt-in applied) and not since withdrawn.
+func (s Status) Eligible() bool { return s.State == StateActive }
+
+// Consented reports whether a consent stands, confirmed or not; such a person
+// gets unsubscribe links and can withdraw.
+func (s Status) Consented() bool { return s.State == StateActive || s.State == StatePending }
+
 // MarketingStatus derives the consent state for magnetID from events (oldest
-// first): granted by a `granted` event, ended by a later `withdrawn` one.
+// first). It is the one eligibility rule every sender uses: a `granted` event
+// makes consent active, or pending when it needs confirmation; a later
+// `confirmed` makes pending consent active; a later `withdrawn` ends it.
+// Re-consenting needs a new `granted` event.
 func MarketingStatus(events []Event, magnetID string) Status {
-	st := Status{Reason: "never consented"}
+	st := Status{State: StateNone, Reason: "never consented"}
 	for _, e := range events {
 		if e.Magnet != magnetID {
 			continue
 		}
 		switch e.Type {
 		case EventGranted:
-			st = Status{Granted: true, Since: e.At, Reason: "consented on " + e.At.Format(time.RFC3339) + " via " + e.Method}
+			if e.ConfirmationRequired {
+				st = Status{State: StatePending, Since: e.At, Granted: e, Reason: "awaiting confirmation since " + stamp(e.At)}
+			} else {
+				st = Status{State: StateActive, Since: e.At, Granted: e, Reason: "consented on " + stamp(e.At) + " via " + e.Method}
+			}
+		case EventConfirmed:
+			if st.State == StatePending {
+				st.State, st.Since = StateActive, e.At
+				st.Reason = "consented on " + stamp(st.Granted.At) + " via " + st.Granted.Method + ", confirmed on " + stamp(e.At)
+			}
 		case EventWithdrawn:
-			st = Status{Since: e.At, Reason: "withdrawn on " + e.At.Format(time.RFC3339) + " via " + e.Method}
+			if st.Consented() {
+				st = Status{State: StateWithdrawn, Since: e.At, Reason: "withdrawn on " + stamp(e.At) + " via " + e.Method}
+			}
 		}
 	}
 	return st
 }
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // NextSeq is the position the next event appended after events takes.
 func NextSeq(events []Event) int {

@@ -1,10 +1,8 @@
 package consent
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"fmt"
 	htmltemplate "html/template"
 	"net/url"
 	"strings"
@@ -27,30 +25,31 @@ type freebieData struct {
 	Name           string
 	DownloadURL    string
 	PrivacyURL     string
-	UnsubscribeURL string // empty unless marketing consent was given
+	UnsubscribeURL string // empty unless marketing consent stands
+	ConfirmURL     string // empty unless consent awaits confirmation
 }
 
 // freebieMessage builds the freebie email. It is a service message: the
-// download and who sent it. Only when consent was given does it carry the
-// unsubscribe link and the RFC 8058 one-click headers.
-func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, email, name, subscriber string, consent bool) (Message, error) {
+// download and who sent it. Only while consent stands does it carry the
+// unsubscribe link and the RFC 8058 one-click headers, and while consent
+// awaits confirmation, the confirm link.
+func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, email, name, subscriber string, st Status) (Message, error) {
 	d := freebieData{Magnet: m, Name: name, DownloadURL: s.absoluteURL(ctx, m.DownloadURL), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
-	msg := Message{
-		FromName: m.SenderName, FromEmail: m.SenderEmail, ReplyTo: m.ReplyTo, To: email,
-		Subject: "Your download: " + m.Title,
+	if st.State == StatePending {
+		d.ConfirmURL = s.ConfirmURL(ctx, subscriber, m)
 	}
-	if consent {
+	if st.Consented() {
 		d.UnsubscribeURL = s.UnsubscribeURL(ctx, subscriber, m.ID)
+	}
+	msg, err := render(freebieText, freebieHTML, d)
+	if err != nil {
+		return Message{}, err
+	}
+	msg.Subject = "Your download: " + m.Title
+	s.address(&msg, m, email)
+	if d.UnsubscribeURL != "" {
 		msg.Headers = listHeaders(m, d.UnsubscribeURL)
 	}
-	var text, html bytes.Buffer
-	if err := freebieText.Execute(&text, d); err != nil {
-		return Message{}, fmt.Errorf("render freebie text: %w", err)
-	}
-	if err := freebieHTML.Execute(&html, d); err != nil {
-		return Message{}, fmt.Errorf("render freebie HTML: %w", err)
-	}
-	msg.Text, msg.HTML = text.String(), html.String()
 	return msg, nil
 }
 

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("not found")
+
 // ErrConflict is returned by Store.Append when a ledger position is already
 // taken: another writer got there first. Callers re-read and decide again.
 var ErrConflict = errors.New("ledger position already taken")
@@ -30,6 +33,25 @@ type Store interface {
 	// records count as absent even before the store's TTL sweep removes
 	// them. It backs idempotency keys, rate limits and de-duplication.
 	Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error)
+	// ArchiveWording stores v under v.ID unless already archived — an
+	// archived version is immutable: if v.ID exists with different content
+	// the error wraps ErrConflict and nothing changes — and records that
+	// magnetID uses it. Idempotent; safe to call concurrently.
+	ArchiveWording(ctx context.Context, magnetID string, v WordingVersion, at time.Time) error
+	// Wording returns archived version id if magnetID uses it; otherwise an
+	// error wrapping ErrNotFound.
+	Wording(ctx context.Context, magnetID, id string) (WordingVersion, error)
+}
+
+// WordingVersion is one archived combination of what a person is told next
+// to the checkbox. ID is a hash of the content (see NewWordingVersion).
+type WordingVersion struct {
+	ID               string    `json:"id"`
+	Wording          string    `json:"wording"`
+	PrivacyPolicyURL string    `json:"privacy_policy_url"`
+	Frequency        string    `json:"frequency"`
+	Controller       string    `json:"controller"`
+	ArchivedAt       time.Time `json:"archived_at"`
 }
 
 // Message is one email, ready to send. Adapters must put only these headers

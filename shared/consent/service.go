@@ -59,6 +59,9 @@ type SignupRequest struct {
 	Name    string
 	Consent bool   // true only if the unticked checkbox was ticked
 	Method  string // MethodForm or MethodJSON
+	// WordingVersion is the consent wording version the form was rendered
+	// with; empty means the magnet's current version.
+	WordingVersion string
 	Evidence
 }
 
@@ -83,6 +86,10 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if err != nil {
 		return err
 	}
+	version, err := s.wordingFor(ctx, m, strings.TrimSpace(req.WordingVersion))
+	if err != nil {
+		return err
+	}
 	subscriber := s.Keys.Subject.SubscriberID(email)
 	now := s.Now().UTC()
 	base := Event{
@@ -95,27 +102,81 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if req.Consent {
 		granted := base
 		granted.Type, granted.Method = EventGranted, MethodCheckbox
-		granted.Wording, granted.PrivacyPolicyURL = m.ConsentWording, m.PrivacyPolicyURL
-		granted.Frequency, granted.Controller = m.Frequency, m.Controller
+		granted.WordingVersion, granted.Wording, granted.PrivacyPolicyURL = version.ID, version.Wording, version.PrivacyPolicyURL
+		granted.Frequency, granted.Controller = version.Frequency, version.Controller
+		granted.ConfirmationRequired = m.RequiresConfirmation()
 		events = append(events, granted)
 	}
 	if err := s.appendAfterLedger(ctx, subscriber, func([]Event) []Event { return events }); err != nil {
 		return fmt.Errorf("record sign-up: %w", err)
 	}
+	if req.Consent && m.RequiresConfirmation() {
+		// The pending confirmation expires with its link; the TTL sweep
+		// removes it, while the signup and granted events stay as history.
+		if _, err := s.Store.Claim(ctx, pendingKey(subscriber, m.ID), now, now.Add(m.ConfirmExpiry())); err != nil {
+			return fmt.Errorf("record pending confirmation: %w", err)
+		}
+	}
 	return s.sendFreebie(ctx, m, email, name, subscriber)
 }
 
+func pendingKey(subscriber, magnetID string) string {
+	return "pending-confirmation#" + subscriber + "#" + magnetID
+}
+
+// wordingFor returns the archived wording version a sign-up records: the
+// form's version if given (it must be archived for this magnet — anything
+// else is a ValidationError), else the magnet's current version, archived
+// now if this instance has not yet done so. The text recorded is always the
+// text the server holds, never text sent by the client.
+func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string) (WordingVersion, error) {
+	if id != "" {
+		v, err := s.Store.Wording(ctx, m.ID, id)
+		if errors.Is(err, ErrNotFound) {
+			return v, &ValidationError{Fields: map[string]string{"consent_version": "This form is out of date. Reload the page and send it again."}}
+		}
+		if err != nil {
+			return v, fmt.Errorf("look up wording version: %w", err)
+		}
+		return v, nil
+	}
+	current := NewWordingVersion(m)
+	v, err := s.Store.Wording(ctx, m.ID, current.ID)
+	if errors.Is(err, ErrNotFound) {
+		if err := s.Store.ArchiveWording(ctx, m.ID, current, s.Now().UTC()); err != nil {
+			return v, fmt.Errorf("archive wording version: %w", err)
+		}
+		return s.Store.Wording(ctx, m.ID, current.ID)
+	}
+	if err != nil {
+		return v, fmt.Errorf("look up wording version: %w", err)
+	}
+	return v, nil
+}
+
+// ArchiveCurrentWordings archives every configured magnet's current wording
+// version. Entry points call it at start, so any form rendered from this
+// configuration can name its version. Old versions are never removed.
+func (s *Service) ArchiveCurrentWordings(ctx context.Context) error {
+	now := s.Now().UTC()
+	for _, m := range s.Catalog.All() {
+		if err := s.Store.ArchiveWording(ctx, m.ID, NewWordingVersion(m), now); err != nil {
+			return fmt.Errorf("archive wording of magnet %s: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
 // sendFreebie composes the freebie at send time: whether it carries
-// unsubscribe links and list headers depends on the consent state in the
-// ledger now, not on the request that asked for it, so a withdrawal that
-// lands between sign-up and send is honoured.
+// unsubscribe links, list headers and a confirm link depends on the consent
+// state in the ledger now, not on the request that asked for it, so a
+// withdrawal that lands between sign-up and send is honoured.
 func (s *Service) sendFreebie(ctx context.Context, m magnet.Magnet, email, name, subscriber string) error {
 	ledger, err := s.Store.Ledger(ctx, subscriber)
 	if err != nil {
 		return fmt.Errorf("read ledger before sending: %w", err)
 	}
-	marketing := MarketingStatus(ledger, m.ID).Granted
-	msg, err := s.freebieMessage(ctx, m, email, name, subscriber, marketing)
+	msg, err := s.freebieMessage(ctx, m, email, name, subscriber, MarketingStatus(ledger, m.ID))
 	if err != nil {
 		return err
 	}
@@ -254,7 +315,7 @@ func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence)
 		return t, err
 	}
 	err = s.appendAfterLedger(ctx, t.Subscriber, func(ledger []Event) []Event {
-		if !MarketingStatus(ledger, t.Magnet.ID).Granted {
+		if !MarketingStatus(ledger, t.Magnet.ID).Consented() {
 			return nil
 		}
 		return []Event{{

@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -21,10 +22,11 @@ import (
 var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	svc    *consent.Service
-	store  *memstore.Store
-	mailer *consenttest.Mailer
-	now    time.Time
+	catalogJSON []byte
+	svc         *consent.Service
+	store       *memstore.Store
+	mailer      *consenttest.Mailer
+	now         time.Time
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -42,9 +44,30 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{store: memstore.New(), mailer: &consenttest.Mailer{}, now: t0}
+	f.catalogJSON = data
 	f.svc = &consent.Service{Catalog: catalog, Store: f.store, Mailer: f.mailer, Keys: keys,
 		BaseURL: "https://signup.example.com", Now: func() time.Time { return f.now }}
 	return f
+}
+
+// setMagnet replaces the catalog with one where the sample magnet is changed
+// by edit, as when the business edits its configuration and redeploys.
+func (f *fixture) setMagnet(t *testing.T, edit func(*magnet.Magnet)) {
+	t.Helper()
+	var file struct{ Magnets []magnet.Magnet }
+	if err := json.Unmarshal(f.catalogJSON, &file); err != nil {
+		t.Fatal(err)
+	}
+	edit(&file.Magnets[0])
+	data, err := json.Marshal(map[string]any{"magnets": file.Magnets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := magnet.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Catalog = catalog
 }
 
 var ev = consent.Evidence{SourceIP: "203.0.113.9", UserAgent: "Mozilla/5.0", RequestID: "req-1"}
@@ -114,7 +137,7 @@ func TestSignupWithConsent(t *testing.T) {
 			t.Errorf("granted %s: got %q, want %q", name, c[0], c[1])
 		}
 	}
-	if st := consent.MarketingStatus(events, "uk-gdpr-checklist"); !st.Granted {
+	if st := consent.MarketingStatus(events, "uk-gdpr-checklist"); !st.Consented() {
 		t.Errorf("status: got %+v, want granted", st)
 	}
 
@@ -244,7 +267,7 @@ func TestWithdrawIsIdempotentAndConcurrentSafe(t *testing.T) {
 		t.Errorf("withdrawn event: got %+v", w)
 	}
 	st := consent.MarketingStatus(events, "uk-gdpr-checklist")
-	if st.Granted || !strings.Contains(st.Reason, "withdrawn on 2026-11-28T11:00:00Z via one-click") {
+	if st.Consented() || !strings.Contains(st.Reason, "withdrawn on 2026-11-28T11:00:00Z via one-click") {
 		t.Errorf("status: got %+v", st)
 	}
 }
@@ -257,14 +280,14 @@ func TestResubscribeNeedsFreshConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.signup(t, "ann@example.com", false) // asks for the freebie again, box unticked
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Granted {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Consented() {
 		t.Errorf("unticked re-sign-up revived consent: %+v", st)
 	}
 	if got := len(f.mailer.Sent()); got != 2 {
 		t.Errorf("freebie after withdrawal: sent %d messages in all, want 2", got)
 	}
 	f.signup(t, "ann@example.com", true)
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !st.Granted {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !st.Consented() {
 		t.Errorf("ticked re-sign-up: got %+v, want granted", st)
 	}
 }

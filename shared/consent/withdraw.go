@@ -1,7 +1,6 @@
 package consent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	htmltemplate "html/template"
@@ -46,7 +45,7 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string) er
 		return fmt.Errorf("read ledger: %w", err)
 	}
 	for _, m := range s.Catalog.All() {
-		if !MarketingStatus(ledger, m.ID).Granted {
+		if !MarketingStatus(ledger, m.ID).Consented() {
 			continue
 		}
 		msg, err := s.withdrawalMessage(ctx, m, email, subscriber)
@@ -65,16 +64,11 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string) er
 // stranger who typed someone's address cannot unsubscribe them.
 func (s *Service) withdrawalMessage(ctx context.Context, m magnet.Magnet, email, subscriber string) (Message, error) {
 	d := freebieData{Magnet: m, UnsubscribeURL: s.UnsubscribeURL(ctx, subscriber, m.ID), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
-	var text, html bytes.Buffer
-	if err := withdrawText.Execute(&text, d); err != nil {
-		return Message{}, fmt.Errorf("render withdrawal text: %w", err)
+	msg, err := render(withdrawText, withdrawHTML, d)
+	if err != nil {
+		return Message{}, err
 	}
-	if err := withdrawHTML.Execute(&html, d); err != nil {
-		return Message{}, fmt.Errorf("render withdrawal HTML: %w", err)
-	}
-	return Message{
-		FromName: m.SenderName, FromEmail: m.SenderEmail, ReplyTo: m.ReplyTo, To: email,
-		Subject: "Your unsubscribe link for " + m.SenderName,
-		Text:    text.String(), HTML: html.String(),
-	}, nil
+	msg.Subject = "Your unsubscribe link for " + m.SenderName
+	s.address(&msg, m, email)
+	return msg, nil
 }

@@ -5,9 +5,13 @@
 //	item          pk               sk                gsi1pk         gsi1sk                        other attributes
 //	ledger event  SUB#<subscriber> EVT#<seq %010d>   MAG#<magnet>   <at>#<subscriber>#<seq %010d> type="event", the event fields
 //	claim         CLAIM#<key>      CLAIM             -              -                             expires_at (Unix seconds, the TTL attribute)
+//	wording       WORDING#<id>     VERSION           -              -                             wording, privacy_policy_url, frequency, controller, archived_at
+//	wording use   WORDING#<id>     MAG#<magnet>      -              -                             archived_at
 //
-// where <at> is the event time in UTC as "2006-01-02T15:04:05.000000000Z", so
-// that text order is time order. Index gsi1 lists a magnet's events by time.
+// where <at> and archived_at are times in UTC as
+// "2006-01-02T15:04:05.000000000Z", so that text order is time order. Index
+// gsi1 lists a magnet's events by time. A wording version and the magnets
+// using it share a partition, so one Query reads them together.
 //
 // The client is injected; the store never loads AWS configuration itself.
 package dynamostore
@@ -47,6 +51,8 @@ const (
 	magnetPrefix     = "MAG#"
 	claimPrefix      = "CLAIM#"
 	claimSK          = "CLAIM"
+	wordingPrefix    = "WORDING#"
+	wordingSK        = "VERSION"
 	itemTypeEvent    = "event"
 	magnetIndex      = "gsi1"
 )
@@ -91,13 +97,17 @@ type eventItem struct {
 	Email            string `dynamodbav:"email,omitempty"`
 	Name             string `dynamodbav:"name,omitempty"`
 	Method           string `dynamodbav:"method,omitempty"`
+	WordingVersion   string `dynamodbav:"wording_version,omitempty"`
 	Wording          string `dynamodbav:"wording,omitempty"`
 	PrivacyPolicyURL string `dynamodbav:"privacy_policy_url,omitempty"`
 	Frequency        string `dynamodbav:"frequency,omitempty"`
 	Controller       string `dynamodbav:"controller,omitempty"`
-	SourceIP         string `dynamodbav:"source_ip,omitempty"`
-	UserAgent        string `dynamodbav:"user_agent,omitempty"`
-	RequestID        string `dynamodbav:"request_id,omitempty"`
+	// ConfirmationRequired is absent on events stored before it existed,
+	// which read back as false: none of them needed confirmation.
+	ConfirmationRequired bool   `dynamodbav:"confirmation_required,omitempty"`
+	SourceIP             string `dynamodbav:"source_ip,omitempty"`
+	UserAgent            string `dynamodbav:"user_agent,omitempty"`
+	RequestID            string `dynamodbav:"request_id,omitempty"`
 }
 
 // claimItem is a Claim record; DynamoDB deletes it some time after
@@ -108,9 +118,29 @@ type claimItem struct {
 	ExpiresAt int64  `dynamodbav:"expires_at"`
 }
 
+// wordingItem is an archived wording version; never overwritten.
+type wordingItem struct {
+	PK               string `dynamodbav:"pk"`
+	SK               string `dynamodbav:"sk"`
+	Wording          string `dynamodbav:"wording"`
+	PrivacyPolicyURL string `dynamodbav:"privacy_policy_url"`
+	Frequency        string `dynamodbav:"frequency"`
+	Controller       string `dynamodbav:"controller"`
+	ArchivedAt       string `dynamodbav:"archived_at"`
+}
+
+// wordingLinkItem records that a magnet uses a wording version, since
+// archived_at.
+type wordingLinkItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	ArchivedAt string `dynamodbav:"archived_at"`
+}
+
 func subscriberKey(subscriber string) string { return subscriberPrefix + subscriber }
 func eventKey(seq int) string                { return fmt.Sprintf("%s%010d", eventPrefix, seq) }
 func magnetKey(magnetID string) string       { return magnetPrefix + magnetID }
+func wordingKey(id string) string            { return wordingPrefix + id }
 
 // magnetSortKey orders a magnet's events by time, subscriber, seq.
 func magnetSortKey(at string, subscriber string, seq int) string {
@@ -124,9 +154,10 @@ func toItem(e consent.Event) eventItem {
 		GSI1PK: magnetKey(e.Magnet), GSI1SK: magnetSortKey(at, e.Subscriber, e.Seq),
 		Type:       itemTypeEvent,
 		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet,
-		Email: e.Email, Name: e.Name, Method: e.Method, Wording: e.Wording,
+		Email: e.Email, Name: e.Name, Method: e.Method, WordingVersion: e.WordingVersion, Wording: e.Wording,
 		PrivacyPolicyURL: e.PrivacyPolicyURL, Frequency: e.Frequency, Controller: e.Controller,
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
+		ConfirmationRequired: e.ConfirmationRequired,
 	}
 }
 
@@ -137,9 +168,10 @@ func (it eventItem) event() (consent.Event, error) {
 	}
 	return consent.Event{
 		Subscriber: it.Subscriber, Seq: it.Seq, ID: it.ID, Type: consent.EventType(it.EventType), At: at, Magnet: it.Magnet,
-		Email: it.Email, Name: it.Name, Method: it.Method, Wording: it.Wording,
+		Email: it.Email, Name: it.Name, Method: it.Method, WordingVersion: it.WordingVersion, Wording: it.Wording,
 		PrivacyPolicyURL: it.PrivacyPolicyURL, Frequency: it.Frequency, Controller: it.Controller,
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,
+		ConfirmationRequired: it.ConfirmationRequired,
 	}, nil
 }
 
@@ -433,4 +465,174 @@ func ceilUnix(t time.Time) int64 {
 		return t.Unix() + 1
 	}
 	return t.Unix()
+}
+
+// ArchiveWording stores v under v.ID unless that id is already archived, then
+// records that magnetID uses it: a PutItem of the version item conditional on
+// its absence, then a PutItem of the link item conditional on its absence.
+// v.ArchivedAt is ignored; a version keeps the time of its first archive. If
+// v.ID is archived with different content the error wraps
+// consent.ErrConflict and nothing is written. A refused condition returns the
+// stored item (ReturnValuesOnConditionCheckFailure), so comparing content
+// needs no extra read. It fails, without wrapping consent.ErrConflict, if
+// magnetID or v.ID is empty or at is outside years 0000-9999.
+//
+// The two puts are not one transaction (a refused condition would cancel
+// it): if the second fails, the version is archived without the link, and
+// Wording reports it not found for magnetID until a retry succeeds.
+func (s *Store) ArchiveWording(ctx context.Context, magnetID string, v consent.WordingVersion, at time.Time) error {
+	if err := checkArchive(magnetID, v, at); err != nil {
+		return err
+	}
+	archivedAt := at.UTC().Format(timeLayout)
+	version, err := attributevalue.MarshalMap(wordingItem{
+		PK: wordingKey(v.ID), SK: wordingSK,
+		Wording: v.Wording, PrivacyPolicyURL: v.PrivacyPolicyURL, Frequency: v.Frequency, Controller: v.Controller,
+		ArchivedAt: archivedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("archive wording %s: encode: %w", v.ID, err)
+	}
+	link, err := attributevalue.MarshalMap(wordingLinkItem{PK: wordingKey(v.ID), SK: magnetKey(magnetID), ArchivedAt: archivedAt})
+	if err != nil {
+		return fmt.Errorf("archive wording %s: encode link: %w", v.ID, err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return fmt.Errorf("archive wording %s: build condition: %w", v.ID, err)
+	}
+
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                version,
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var exists *types.ConditionalCheckFailedException
+	if errors.As(err, &exists) {
+		stored, err := s.storedWording(ctx, v.ID, exists.Item)
+		if err != nil {
+			return fmt.Errorf("archive wording %s: %w", v.ID, err)
+		}
+		if !stored.SameContent(v) {
+			return fmt.Errorf("archive wording %s: different content under the same id: %w", v.ID, consent.ErrConflict)
+		}
+	} else if err != nil {
+		return fmt.Errorf("archive wording %s: %w", v.ID, err)
+	}
+
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     link,
+		ConditionExpression:      expr.Condition(),
+		ExpressionAttributeNames: expr.Names(),
+	})
+	if errors.As(err, &exists) {
+		return nil // already linked, perhaps earlier: keep the first time
+	}
+	if err != nil {
+		return fmt.Errorf("archive wording %s: link magnet %s: %w", v.ID, magnetID, err)
+	}
+	return nil
+}
+
+// storedWording decodes the version item a refused put returned, or reads it
+// if the response carried none (DynamoDB always returns it; an emulator may
+// not).
+func (s *Store) storedWording(ctx context.Context, id string, item map[string]types.AttributeValue) (consent.WordingVersion, error) {
+	if len(item) == 0 {
+		v, _, err := s.readWording(ctx, id, "")
+		if err != nil {
+			return consent.WordingVersion{}, fmt.Errorf("read stored version: %w", err)
+		}
+		return v, nil
+	}
+	var it wordingItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return consent.WordingVersion{}, fmt.Errorf("decode stored version: %w", err)
+	}
+	return it.version(id)
+}
+
+func (it wordingItem) version(id string) (consent.WordingVersion, error) {
+	at, err := time.Parse(timeLayout, it.ArchivedAt)
+	if err != nil {
+		return consent.WordingVersion{}, fmt.Errorf("wording %s: bad archived_at: %w", id, err)
+	}
+	return consent.WordingVersion{
+		ID: id, Wording: it.Wording, PrivacyPolicyURL: it.PrivacyPolicyURL,
+		Frequency: it.Frequency, Controller: it.Controller, ArchivedAt: at,
+	}, nil
+}
+
+// Wording returns archived version id if magnetID uses it; otherwise an
+// error wrapping consent.ErrNotFound. It reads the version and the magnets
+// using it with one strongly consistent Query, so it sees every
+// ArchiveWording that returned.
+func (s *Store) Wording(ctx context.Context, magnetID, id string) (consent.WordingVersion, error) {
+	v, linked, err := s.readWording(ctx, id, magnetID)
+	switch {
+	case err != nil:
+		return consent.WordingVersion{}, fmt.Errorf("wording %s of magnet %s: %w", id, magnetID, err)
+	case v.ID == "" || !linked:
+		return consent.WordingVersion{}, fmt.Errorf("wording %s of magnet %s: %w", id, magnetID, consent.ErrNotFound)
+	}
+	return v, nil
+}
+
+// readWording queries partition WORDING#<id>: the version item (zero if
+// absent) and whether a link item for magnetID exists.
+func (s *Store) readWording(ctx context.Context, id, magnetID string) (v consent.WordingVersion, linked bool, err error) {
+	key := expression.Key("pk").Equal(expression.Value(wordingKey(id)))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return consent.WordingVersion{}, false, fmt.Errorf("build query: %w", err)
+	}
+	pages := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	})
+	linkKey := magnetKey(magnetID)
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return consent.WordingVersion{}, false, err
+		}
+		for _, item := range out.Items {
+			var sk string
+			if err := attributevalue.Unmarshal(item["sk"], &sk); err != nil {
+				return consent.WordingVersion{}, false, fmt.Errorf("decode sort key: %w", err)
+			}
+			switch {
+			case sk == wordingSK:
+				var it wordingItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return consent.WordingVersion{}, false, fmt.Errorf("decode version: %w", err)
+				}
+				if v, err = it.version(id); err != nil {
+					return consent.WordingVersion{}, false, err
+				}
+			case magnetID != "" && sk == linkKey:
+				linked = true
+			}
+		}
+	}
+	return v, linked, nil
+}
+
+// checkArchive rejects what ArchiveWording cannot store meaningfully.
+func checkArchive(magnetID string, v consent.WordingVersion, at time.Time) error {
+	switch y := at.UTC().Year(); {
+	case magnetID == "":
+		return errors.New("archive wording: empty magnet id")
+	case v.ID == "":
+		return errors.New("archive wording: empty version id")
+	case y < 0 || y > 9999:
+		return fmt.Errorf("archive wording %s: time %s out of range", v.ID, at)
+	}
+	return nil
 }

@@ -135,4 +135,37 @@ func TestReadErrorsAreWrapped(t *testing.T) {
 	if _, err := s.Claim(ctx, "k", at, at.Add(time.Hour)); !errors.Is(err, boom) {
 		t.Errorf("Claim: got %v, want it to wrap %v", err, boom)
 	}
+	v := consent.WordingVersion{ID: "w1", Wording: "Yes."}
+	if err := s.ArchiveWording(ctx, "m", v, at); !errors.Is(err, boom) || errors.Is(err, consent.ErrConflict) {
+		t.Errorf("ArchiveWording: got %v, want it to wrap %v and not ErrConflict", err, boom)
+	}
+	if _, err := s.Wording(ctx, "m", "w1"); !errors.Is(err, boom) || errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("Wording: got %v, want it to wrap %v and not ErrNotFound", err, boom)
+	}
+}
+
+// linkFailsAPI accepts the first PutItem (the version) and fails the second
+// (the magnet's link).
+type linkFailsAPI struct {
+	failingAPI
+	puts int
+}
+
+func (f *linkFailsAPI) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if f.puts++; f.puts == 1 {
+		return &dynamodb.PutItemOutput{}, nil
+	}
+	return nil, f.err
+}
+
+func TestArchiveWordingLinkFailure(t *testing.T) {
+	boom := errors.New("network down")
+	api := &linkFailsAPI{failingAPI: failingAPI{err: boom}}
+	err := dynamostore.New(api, "table").ArchiveWording(context.Background(), "guide", consent.WordingVersion{ID: "w1"}, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	if !errors.Is(err, boom) || errors.Is(err, consent.ErrConflict) {
+		t.Errorf("ArchiveWording with the link put failing: got %v, want it to wrap %v and not ErrConflict", err, boom)
+	}
+	if api.puts != 2 {
+		t.Errorf("got %d PutItem calls, want 2 (version, link)", api.puts)
+	}
 }

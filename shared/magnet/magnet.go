@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Magnet is one lead magnet and the context its consent is collected in.
@@ -41,6 +42,31 @@ type Magnet struct {
 	// ThankYouURL is optional; without it form posts land on the built-in
 	// thank-you page.
 	ThankYouURL string `json:"thank_you_url,omitempty"`
+	// DoubleOptIn (default true — data protection by default) makes ticked
+	// consent count only after the person confirms by a link in the email.
+	DoubleOptIn *bool `json:"double_opt_in,omitempty"`
+	// ConfirmExpiryHours is how long a confirm link works (default 168, 7 days).
+	ConfirmExpiryHours int `json:"confirm_expiry_hours,omitempty"`
+	// ConsentReceipt (default true) emails a receipt of what was agreed once
+	// consent is confirmed.
+	ConsentReceipt *bool `json:"consent_receipt,omitempty"`
+}
+
+// DefaultConfirmExpiry is how long confirm links work unless configured.
+const DefaultConfirmExpiry = 7 * 24 * time.Hour
+
+// RequiresConfirmation reports whether consent needs double opt-in (default yes).
+func (m Magnet) RequiresConfirmation() bool { return m.DoubleOptIn == nil || *m.DoubleOptIn }
+
+// SendsReceipt reports whether a consent receipt is emailed (default yes).
+func (m Magnet) SendsReceipt() bool { return m.ConsentReceipt == nil || *m.ConsentReceipt }
+
+// ConfirmExpiry is how long a confirm link works.
+func (m Magnet) ConfirmExpiry() time.Duration {
+	if m.ConfirmExpiryHours == 0 {
+		return DefaultConfirmExpiry
+	}
+	return time.Duration(m.ConfirmExpiryHours) * time.Hour
 }
 
 // Frequencies lists the stated marketing frequencies a magnet may promise.
@@ -179,6 +205,9 @@ func (m Magnet) validate() []error {
 		if err := linkURL(m.ThankYouURL, false); err != nil {
 			fail("thank_you_url", "%v", err)
 		}
+	}
+	if m.ConfirmExpiryHours < 0 || m.ConfirmExpiryHours > 30*24 {
+		fail("confirm_expiry_hours", "must be between 1 and 720 (30 days); leave it out for 168 (7 days)")
 	}
 	for i, o := range m.AllowedOrigins {
 		u, err := url.Parse(o)

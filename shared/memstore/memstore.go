@@ -6,6 +6,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,18 +18,29 @@ import (
 
 // Store is safe for concurrent use.
 type Store struct {
-	mu     sync.Mutex
-	ledger map[string][]consent.Event
-	claims map[string]time.Time
-	writes int
+	mu       sync.Mutex
+	ledger   map[string][]consent.Event
+	claims   map[string]time.Time
+	wordings map[string]consent.WordingVersion // by version id
+	links    map[wordingLink]bool
+	writes   int
 }
+
+// wordingLink records that a magnet uses a wording version.
+type wordingLink struct{ magnet, id string }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{ledger: map[string][]consent.Event{}, claims: map[string]time.Time{}}
+	return &Store{
+		ledger:   map[string][]consent.Event{},
+		claims:   map[string]time.Time{},
+		wordings: map[string]consent.WordingVersion{},
+		links:    map[wordingLink]bool{},
+	}
 }
 
-// Writes counts successful write calls (Append and created Claims).
+// Writes counts successful write calls that changed something: Append,
+// created Claims, and ArchiveWording calls that stored a version or a link.
 func (s *Store) Writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,4 +138,54 @@ func (s *Store) Claim(_ context.Context, key string, now, expiresAt time.Time) (
 	s.claims[key] = expiresAt
 	s.writes++
 	return true, nil
+}
+
+// ArchiveWording implements consent.Store. It fails, without wrapping
+// consent.ErrConflict, if magnetID or v.ID is empty or at is outside years
+// 0000-9999.
+func (s *Store) ArchiveWording(_ context.Context, magnetID string, v consent.WordingVersion, at time.Time) error {
+	if err := checkArchive(magnetID, v, at); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stored, ok := s.wordings[v.ID]
+	if ok && !stored.SameContent(v) {
+		return fmt.Errorf("archive wording %s: different content under the same id: %w", v.ID, consent.ErrConflict)
+	}
+	link := wordingLink{magnet: magnetID, id: v.ID}
+	if ok && s.links[link] {
+		return nil
+	}
+	if !ok {
+		v.ArchivedAt = at.UTC()
+		s.wordings[v.ID] = v
+	}
+	s.links[link] = true
+	s.writes++
+	return nil
+}
+
+// Wording implements consent.Store.
+func (s *Store) Wording(_ context.Context, magnetID, id string) (consent.WordingVersion, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.wordings[id]
+	if !ok || !s.links[wordingLink{magnet: magnetID, id: id}] {
+		return consent.WordingVersion{}, fmt.Errorf("wording %s of magnet %s: %w", id, magnetID, consent.ErrNotFound)
+	}
+	return v, nil
+}
+
+// checkArchive enforces what the SQL and DynamoDB stores also enforce.
+func checkArchive(magnetID string, v consent.WordingVersion, at time.Time) error {
+	switch y := at.UTC().Year(); {
+	case magnetID == "":
+		return errors.New("archive wording: empty magnet id")
+	case v.ID == "":
+		return errors.New("archive wording: empty version id")
+	case y < 0 || y > 9999:
+		return fmt.Errorf("archive wording %s: time %s out of range", v.ID, at)
+	}
+	return nil
 }

@@ -26,18 +26,28 @@ import (
 	"github.com/unbundled/unbundled/shared/consent"
 )
 
-// schemaVersion is stored in PRAGMA user_version. Bump it and add a step to
-// migrate when the schema changes.
-const schemaVersion = 1
+// schemaVersion is stored in PRAGMA user_version: the number of
+// migrations applied. To change the schema, bump it and append a step to
+// migrations.
+const schemaVersion = 2
 
-// schema creates the tables. Every statement is idempotent.
+// migrations[v] takes a database from schema version v to v+1; a new file
+// runs them all. Every statement is idempotent. Released steps never change:
+// files in the field were made by them.
 //
+// Version 1:
 //   - events: one row per ledger event. data holds the whole event as JSON;
 //     subscriber, seq, magnet and at are copies used as keys. at is the UTC
 //     time as fixed-width text (timeLayout), so text order is time order.
 //   - claims: TTL records; expires_at is in Unix seconds and a record with
 //     expires_at <= now counts as absent.
-const schema = `
+//
+// Version 2:
+//   - wordings: archived consent wording versions, immutable once written;
+//     archived_at is the UTC time (timeLayout) of the first archive.
+//   - magnet_wordings: which magnet used which version.
+var migrations = [schemaVersion]string{
+	`
 CREATE TABLE IF NOT EXISTS events (
 	subscriber TEXT NOT NULL,
 	seq        INTEGER NOT NULL CHECK (seq >= 1),
@@ -52,7 +62,23 @@ CREATE TABLE IF NOT EXISTS claims (
 	expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims (expires_at);
-`
+`,
+	`
+CREATE TABLE IF NOT EXISTS wordings (
+	id                 TEXT PRIMARY KEY,
+	wording            TEXT NOT NULL,
+	privacy_policy_url TEXT NOT NULL,
+	frequency          TEXT NOT NULL,
+	controller         TEXT NOT NULL,
+	archived_at        TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS magnet_wordings (
+	magnet     TEXT NOT NULL,
+	wording_id TEXT NOT NULL REFERENCES wordings (id),
+	PRIMARY KEY (magnet, wording_id)
+) STRICT, WITHOUT ROWID;
+`,
+}
 
 // timeLayout formats event times as fixed-width UTC text that sorts in time
 // order (years 0000–9999).
@@ -67,8 +93,9 @@ type Store struct {
 var _ consent.Store = (*Store)(nil)
 
 // Open opens the database at path, creating the file and the schema if they
-// do not exist. It fails if the file holds a schema newer than this code
-// knows, or is not a SQLite database.
+// do not exist and migrating a file made by an older version forward. It
+// fails if the file holds a schema newer than this code knows, or is not a
+// SQLite database.
 func Open(path string) (*Store, error) {
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
@@ -98,8 +125,9 @@ func dsn(path string) string {
 	return "file:" + escaped + "?" + q.Encode()
 }
 
-// migrate creates or checks the schema inside one write transaction, so two
-// processes opening a new file at once do not both create it.
+// migrate creates the schema or brings an older one up to date, inside one
+// write transaction, so two processes opening a file at once do not both
+// migrate it and a failed step leaves the file as it was.
 func (s *Store) migrate(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -115,9 +143,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("schema version %d is newer than this program supports (%d)", version, schemaVersion)
 	case version == schemaVersion:
 		return nil
+	case version < 0:
+		return fmt.Errorf("schema version %d is not one this program made", version)
 	}
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	for v := version; v < schemaVersion; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("migrate schema from version %d to %d: %w", v, v+1, err)
+		}
 	}
 	// PRAGMA takes no bound parameters; schemaVersion is a constant.
 	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(schemaVersion)); err != nil {
@@ -350,4 +382,93 @@ func ceilUnix(t time.Time) int64 {
 		return t.Unix() + 1
 	}
 	return t.Unix()
+}
+
+// ArchiveWording stores v under v.ID, with archived_at = at, unless that id
+// is already archived, and records that magnetID uses it, in one
+// transaction. v.ArchivedAt is ignored; a version keeps the time of its
+// first archive. If v.ID is archived with different content the error wraps
+// consent.ErrConflict and nothing is written. It fails, without wrapping
+// consent.ErrConflict, if magnetID or v.ID is empty or at is outside years
+// 0000-9999.
+func (s *Store) ArchiveWording(ctx context.Context, magnetID string, v consent.WordingVersion, at time.Time) error {
+	if err := checkArchive(magnetID, v, at); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("archive wording %s: begin: %w", v.ID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO wordings (id, wording, privacy_policy_url, frequency, controller, archived_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		v.ID, v.Wording, v.PrivacyPolicyURL, v.Frequency, v.Controller, at.UTC().Format(timeLayout)); err != nil {
+		return fmt.Errorf("archive wording %s: %w", v.ID, err)
+	}
+	stored, err := scanWording(tx.QueryRowContext(ctx, `
+		SELECT id, wording, privacy_policy_url, frequency, controller, archived_at
+		FROM wordings WHERE id = ?`, v.ID))
+	if err != nil {
+		return fmt.Errorf("archive wording %s: read back: %w", v.ID, err)
+	}
+	if !stored.SameContent(v) {
+		return fmt.Errorf("archive wording %s: different content under the same id: %w", v.ID, consent.ErrConflict)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO magnet_wordings (magnet, wording_id) VALUES (?, ?)
+		ON CONFLICT (magnet, wording_id) DO NOTHING`, magnetID, v.ID); err != nil {
+		return fmt.Errorf("archive wording %s: link magnet %s: %w", v.ID, magnetID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("archive wording %s: commit: %w", v.ID, err)
+	}
+	return nil
+}
+
+// Wording returns archived version id if magnetID uses it; otherwise an
+// error wrapping consent.ErrNotFound.
+func (s *Store) Wording(ctx context.Context, magnetID, id string) (consent.WordingVersion, error) {
+	v, err := scanWording(s.db.QueryRowContext(ctx, `
+		SELECT w.id, w.wording, w.privacy_policy_url, w.frequency, w.controller, w.archived_at
+		FROM magnet_wordings AS l JOIN wordings AS w ON w.id = l.wording_id
+		WHERE l.magnet = ? AND l.wording_id = ?`, magnetID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return consent.WordingVersion{}, fmt.Errorf("wording %s of magnet %s: %w", id, magnetID, consent.ErrNotFound)
+	}
+	if err != nil {
+		return consent.WordingVersion{}, fmt.Errorf("wording %s of magnet %s: %w", id, magnetID, err)
+	}
+	return v, nil
+}
+
+// scanWording reads one wordings row: id, wording, privacy_policy_url,
+// frequency, controller, archived_at. The error is sql.ErrNoRows if there is
+// none.
+func scanWording(row *sql.Row) (consent.WordingVersion, error) {
+	var v consent.WordingVersion
+	var at string
+	if err := row.Scan(&v.ID, &v.Wording, &v.PrivacyPolicyURL, &v.Frequency, &v.Controller, &at); err != nil {
+		return consent.WordingVersion{}, err
+	}
+	t, err := time.Parse(timeLayout, at)
+	if err != nil {
+		return consent.WordingVersion{}, fmt.Errorf("wording %s: bad archived_at: %w", v.ID, err)
+	}
+	v.ArchivedAt = t
+	return v, nil
+}
+
+// checkArchive rejects what ArchiveWording cannot store meaningfully.
+func checkArchive(magnetID string, v consent.WordingVersion, at time.Time) error {
+	switch y := at.UTC().Year(); {
+	case magnetID == "":
+		return errors.New("archive wording: empty magnet id")
+	case v.ID == "":
+		return errors.New("archive wording: empty version id")
+	case y < 0 || y > 9999:
+		return fmt.Errorf("archive wording %s: time %s out of range", v.ID, at)
+	}
+	return nil
 }

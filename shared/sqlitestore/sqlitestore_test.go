@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/sqlitestore"
 	"github.com/unbundled/unbundled/shared/storetest"
 )
@@ -87,9 +89,78 @@ func TestSecondReader(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*) FROM claims").Scan(&claims); err != nil {
 		t.Fatal(err)
 	}
-	if mode != "wal" || version != 1 || claims != 1 {
-		t.Errorf("second reader: got journal_mode %q, user_version %d, %d claims; want wal, 1, 1", mode, version, claims)
+	if mode != "wal" || version != 2 || claims != 1 {
+		t.Errorf("second reader: got journal_mode %q, user_version %d, %d claims; want wal, 2, 1", mode, version, claims)
 	}
+}
+
+// TestMigratesVersion1 opens a file as schema version 1 left it and checks
+// that it is brought to version 2 with its data intact and wordings usable.
+func TestMigratesVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "consent.db")
+	v1, err := os.ReadFile(filepath.Join("testdata", "schema-v1.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(v1)); err != nil {
+		t.Fatalf("create version 1 file: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path)
+	ctx := context.Background()
+	if got := userVersion(t, path); got != 2 {
+		t.Errorf("user_version after Open: got %d, want 2", got)
+	}
+	events, err := s.Ledger(ctx, "sub1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].ID != "e1" || events[0].Email != "ann@example.com" {
+		t.Errorf("Ledger of the version 1 subscriber: got %+v, want event e1 of ann@example.com", events)
+	}
+	if ok, err := s.Claim(ctx, "held", time.Unix(1_000_000, 0), time.Unix(2_000_000, 0)); err != nil || ok {
+		t.Errorf("Claim of a key held in the version 1 file: got %v, %v, want false, nil", ok, err)
+	}
+	v := consent.NewWordingVersion(magnet.Magnet{ConsentWording: "Yes, email me.", Frequency: "monthly"})
+	at := time.Date(2025, 5, 6, 7, 8, 9, 10, time.UTC)
+	if err := s.ArchiveWording(ctx, "guide", v, at); err != nil {
+		t.Fatalf("ArchiveWording on a migrated file: %v", err)
+	}
+	got, err := s.Wording(ctx, "guide", v.ID)
+	v.ArchivedAt = at
+	if err != nil || got != v {
+		t.Errorf("Wording on a migrated file: got %+v, %v, want %+v, nil", got, err, v)
+	}
+
+	// Opening the migrated file again migrates nothing and keeps the data.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := open(t, path)
+	if got, err := again.Wording(ctx, "guide", v.ID); err != nil || got != v {
+		t.Errorf("Wording after reopening: got %+v, %v, want %+v, nil", got, err, v)
+	}
+}
+
+func userVersion(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var version int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	return version
 }
 
 func TestOpenRejectsNewerSchema(t *testing.T) {

@@ -46,6 +46,13 @@ func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		{"EventsByMagnetBadArguments", testEventsByMagnetBadArguments},
 		{"Claim", testClaim},
 		{"ConcurrentClaimOneWins", testConcurrentClaim},
+		{"WordingRoundTrip", testWordingRoundTrip},
+		{"WordingArchivedTwiceKeepsFirstTime", testWordingArchivedTwice},
+		{"WordingLinkedPerMagnet", testWordingLinkedPerMagnet},
+		{"WordingUnknown", testWordingUnknown},
+		{"WordingSameIDOtherContentConflicts", testWordingConflict},
+		{"WordingInvalidArchiveRejected", testWordingInvalidArchive},
+		{"ConcurrentArchiveWording", testConcurrentArchiveWording},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +87,7 @@ func event(subscriber string, seq int, typ consent.EventType, at time.Time, magn
 		Email:            subscriber + "@example.com",
 		Name:             "Zoë O'Brien <" + subscriber + ">",
 		Method:           consent.MethodForm,
+		WordingVersion:   "w0123456789abcdef0123456789abcdef",
 		Wording:          "Yes, email me the monthly newsletter. Unsubscribe any time.",
 		PrivacyPolicyURL: "https://example.com/privacy?v=3",
 		Frequency:        "monthly",
@@ -146,9 +154,11 @@ func testEmptyLedger(t *testing.T, s consent.Store) {
 
 func testRoundTrip(t *testing.T, s consent.Store) {
 	minimal := consent.Event{Subscriber: subA, Seq: 3, ID: "e3", Type: consent.EventWithdrawn, At: t0.Add(time.Hour), Magnet: "guide", Method: consent.MethodOneClick}
+	pending := event(subA, 2, consent.EventGranted, t0, "guide")
+	pending.ConfirmationRequired = true
 	want := []consent.Event{
 		event(subA, 1, consent.EventSignup, t0, "guide"),
-		event(subA, 2, consent.EventGranted, t0, "guide"),
+		pending,
 		minimal,
 	}
 	mustAppend(t, s, want[0], want[1]) // one multi-event append
@@ -351,27 +361,32 @@ func testConcurrentAppend(t *testing.T, s consent.Store) {
 }
 
 func testMarketingStatus(t *testing.T, s consent.Store) {
+	needsConfirmation := event(subA, 6, consent.EventGranted, t0.Add(96*time.Hour), "guide")
+	needsConfirmation.ConfirmationRequired = true
 	steps := []struct {
-		event       consent.Event
-		wantGranted bool
-		wantSince   time.Time
+		event     consent.Event
+		wantState consent.State
+		wantSince time.Time
 	}{
-		{event(subA, 1, consent.EventSignup, t0, "guide"), false, time.Time{}},
-		{event(subA, 2, consent.EventGranted, t0, "guide"), true, t0},
-		{event(subA, 3, consent.EventSignup, t0.Add(time.Hour), "other"), true, t0},
-		{event(subA, 4, consent.EventWithdrawn, t0.Add(48*time.Hour), "guide"), false, t0.Add(48 * time.Hour)},
-		{event(subA, 5, consent.EventGranted, t0.Add(72*time.Hour), "guide"), true, t0.Add(72 * time.Hour)},
+		{event(subA, 1, consent.EventSignup, t0, "guide"), consent.StateNone, time.Time{}},
+		{event(subA, 2, consent.EventGranted, t0, "guide"), consent.StateActive, t0},
+		{event(subA, 3, consent.EventSignup, t0.Add(time.Hour), "other"), consent.StateActive, t0},
+		{event(subA, 4, consent.EventWithdrawn, t0.Add(48*time.Hour), "guide"), consent.StateWithdrawn, t0.Add(48 * time.Hour)},
+		{event(subA, 5, consent.EventGranted, t0.Add(72*time.Hour), "guide"), consent.StateActive, t0.Add(72 * time.Hour)},
+		// The stored ConfirmationRequired flag decides between pending and active.
+		{needsConfirmation, consent.StatePending, t0.Add(96 * time.Hour)},
+		{event(subA, 7, consent.EventConfirmed, t0.Add(120*time.Hour), "guide"), consent.StateActive, t0.Add(120 * time.Hour)},
 	}
 	for _, step := range steps {
 		mustAppend(t, s, step.event)
 		got := consent.MarketingStatus(mustLedger(t, s, subA), "guide")
-		if got.Granted != step.wantGranted || !got.Since.Equal(step.wantSince) {
-			t.Errorf("after %s at seq %d: got Granted=%v Since=%s, want Granted=%v Since=%s",
-				step.event.Type, step.event.Seq, got.Granted, got.Since, step.wantGranted, step.wantSince)
+		if got.State != step.wantState || !got.Since.Equal(step.wantSince) {
+			t.Errorf("after %s at seq %d: got State=%s Since=%s, want State=%s Since=%s",
+				step.event.Type, step.event.Seq, got.State, got.Since, step.wantState, step.wantSince)
 		}
 	}
-	if got := consent.MarketingStatus(mustLedger(t, s, subA), "other"); got.Granted {
-		t.Errorf("status for a magnet only signed up to: got Granted=true (%s), want false", got.Reason)
+	if got := consent.MarketingStatus(mustLedger(t, s, subA), "other"); got.State != consent.StateNone {
+		t.Errorf("status for a magnet only signed up to: got State=%s (%s), want %s", got.State, got.Reason, consent.StateNone)
 	}
 }
 

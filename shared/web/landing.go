@@ -1,11 +1,25 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/magnet"
+)
 
 // LandingPage renders a demo landing page with one sign-up form per magnet:
 // the marketing checkbox unticked, the exact wording, frequency and privacy
 // link next to it, and the download promised either way. The local server
 // mounts it at GET /.
+// Each form carries the consent wording version it was rendered with.
 func (s *Server) LandingPage(w http.ResponseWriter, r *http.Request) {
-	render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": s.Catalog.All(), "Action": "/signup"})
+	type form struct {
+		magnet.Magnet
+		Version string
+	}
+	var forms []form
+	for _, m := range s.Catalog.All() {
+		forms = append(forms, form{Magnet: m, Version: consent.NewWordingVersion(m).ID})
+	}
+	render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": forms, "Action": "/signup"})
 }

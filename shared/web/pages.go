@@ -13,7 +13,7 @@ var templateFS embed.FS
 // pages holds one template per page, each the layout plus the page's blocks.
 var pages = func() map[string]*template.Template {
 	layout := template.Must(template.ParseFS(templateFS, "templates/layout.html"))
-	names := []string{"landing", "signup_errors", "thanks", "unsubscribe", "unsubscribed", "bad_link", "failure", "not_allowed", "withdraw", "withdraw_sent"}
+	names := []string{"landing", "signup_errors", "thanks", "unsubscribe", "unsubscribed", "bad_link", "failure", "not_allowed", "withdraw", "withdraw_sent", "confirm", "confirmed", "confirm_expired", "confirm_resent", "nothing_to_confirm"}
 	m := make(map[string]*template.Template, len(names))
 	for _, n := range names {
 		m[n] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+n+".html"))

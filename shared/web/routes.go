@@ -16,6 +16,7 @@ type Route struct {
 const (
 	SignupFunction      = "SignupFunction"
 	UnsubscribeFunction = "UnsubscribeFunction"
+	ConfirmFunction     = "ConfirmFunction"
 )
 
 // Routes is every public route. Keep template.yaml in step: the route test
@@ -30,4 +31,9 @@ var Routes = []Route{
 	{Method: "OPTIONS", Path: "/unsubscribe", Function: UnsubscribeFunction},
 	{Method: "GET", Path: "/withdraw", Function: UnsubscribeFunction},
 	{Method: "POST", Path: "/withdraw", Function: UnsubscribeFunction},
+	{Method: "GET", Path: "/confirm", Function: ConfirmFunction},
+	{Method: "HEAD", Path: "/confirm", Function: ConfirmFunction},
+	{Method: "POST", Path: "/confirm", Function: ConfirmFunction},
+	{Method: "OPTIONS", Path: "/confirm", Function: ConfirmFunction},
+	{Method: "POST", Path: "/confirm/resend", Function: ConfirmFunction},
 }

@@ -41,9 +41,14 @@ func (s *Server) Handler(function string) http.Handler {
 		"GET /unsubscribe":     s.unsubscribePage,
 		"HEAD /unsubscribe":    s.unsubscribePage,
 		"POST /unsubscribe":    s.unsubscribe,
-		"OPTIONS /unsubscribe": s.unsubscribeOptions,
+		"OPTIONS /unsubscribe": s.linkOptions,
 		"GET /withdraw":        s.withdrawPage,
 		"POST /withdraw":       s.withdrawRequest,
+		"GET /confirm":         s.confirmPage,
+		"HEAD /confirm":        s.confirmPage,
+		"POST /confirm":        s.confirm,
+		"OPTIONS /confirm":     s.linkOptions,
+		"POST /confirm/resend": s.confirmResend,
 	}
 	mux := http.NewServeMux()
 	for _, rt := range Routes {

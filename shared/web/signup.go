@@ -20,6 +20,7 @@ type signupJSON struct {
 	Magnet           string          `json:"magnet"`
 	Name             string          `json:"name"`
 	MarketingConsent json.RawMessage `json:"marketing_consent"`
+	ConsentVersion   string          `json:"consent_version"`
 }
 
 // signup handles POST /signup from an HTML form (303 to the thank-you page)
@@ -77,7 +78,7 @@ func decodeSignup(r *http.Request, mediaType string) (consent.SignupRequest, err
 			}
 			return req, &consent.ValidationError{Fields: map[string]string{"body": "Send a JSON object with email, magnet, name and marketing_consent."}}
 		}
-		req = consent.SignupRequest{Email: body.Email, Magnet: body.Magnet, Name: body.Name, Method: consent.MethodJSON}
+		req = consent.SignupRequest{Email: body.Email, Magnet: body.Magnet, Name: body.Name, Method: consent.MethodJSON, WordingVersion: body.ConsentVersion}
 		req.Consent = jsonConsent(body.MarketingConsent)
 	case "application/x-www-form-urlencoded", "multipart/form-data":
 		if err := parseForm(r, mediaType); err != nil {
@@ -86,6 +87,7 @@ func decodeSignup(r *http.Request, mediaType string) (consent.SignupRequest, err
 		req = consent.SignupRequest{
 			Email: r.PostForm.Get("email"), Magnet: r.PostForm.Get("magnet"), Name: r.PostForm.Get("name"),
 			Consent: consentValues[r.PostForm.Get("marketing_consent")], Method: consent.MethodForm,
+			WordingVersion: r.PostForm.Get("consent_version"),
 		}
 	default:
 		return req, &consent.ValidationError{Fields: map[string]string{"body": "Send the form as application/x-www-form-urlencoded or application/json."}}

@@ -32,9 +32,9 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// unsubscribeOptions answers OPTIONS (sent by some scanners and clients)
-// without touching anything.
-func (s *Server) unsubscribeOptions(w http.ResponseWriter, r *http.Request) {
+// linkOptions answers OPTIONS on emailed links (sent by some scanners and
+// clients) without touching anything.
+func (s *Server) linkOptions(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "GET, HEAD, POST, OPTIONS")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -94,7 +94,7 @@ func TestSignupFormRedirectsAndRecordsConsent(t *testing.T) {
 			if got, want := w.Header().Get("Location"), "/thanks?magnet=uk-gdpr-checklist"; got != want {
 				t.Errorf("Location: got %q, want %q", got, want)
 			}
-			granted := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist").Granted
+			granted := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist").Consented()
 			if granted != tt.wantGranted {
 				t.Errorf("granted: got %v, want %v", granted, tt.wantGranted)
 			}
@@ -111,7 +111,7 @@ func TestSignupJSON(t *testing.T) {
 	if w.Code != http.StatusAccepted || strings.TrimSpace(w.Body.String()) != `{"status":"accepted"}` {
 		t.Fatalf("got %d %s, want 202 {\"status\":\"accepted\"}", w.Code, w.Body)
 	}
-	if got := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !got.Granted {
+	if got := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !got.Consented() {
 		t.Errorf("status: got %+v, want granted", got)
 	}
 }
@@ -245,7 +245,7 @@ func TestUnsubscribeMultipartOneClick(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200", w.Code)
 	}
-	if st := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Granted {
+	if st := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Consented() {
 		t.Errorf("still granted after multipart one-click")
 	}
 }
@@ -323,5 +323,88 @@ func TestWithdrawPageAnswersAlike(t *testing.T) {
 	}
 	if got := len(e.mailer.Sent()); got != 2 {
 		t.Errorf("mails: got %d, want 2 (freebie + one withdrawal link)", got)
+	}
+}
+
+func confirmPath(t *testing.T, e *env) string {
+	t.Helper()
+	text := e.mailer.Sent()[0].Text
+	i := strings.Index(text, "https://signup.example.com/confirm?t=")
+	if i < 0 {
+		t.Fatalf("no confirm link in the freebie")
+	}
+	return strings.TrimPrefix(strings.Fields(text[i:])[0], "https://signup.example.com")
+}
+
+func TestConfirmLink(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", "/signup", form, "email=ann%40example.com&magnet=uk-gdpr-checklist&marketing_consent=yes")
+	path := confirmPath(t, e)
+	writes := e.store.Writes()
+	for _, method := range []string{"GET", "HEAD", "OPTIONS"} {
+		if w := e.do(t, method, path, "", ""); w.Code >= 400 {
+			t.Errorf("%s confirm: %d", method, w.Code)
+		}
+	}
+	w := e.do(t, "GET", path, "", "")
+	m, _ := e.svc.Catalog.Get("uk-gdpr-checklist")
+	if !strings.Contains(w.Body.String(), m.ConsentWording) || !strings.Contains(w.Body.String(), `name="confirm" value="yes"`) {
+		t.Errorf("confirm page lacks the wording or the button")
+	}
+	if got := e.store.Writes() - writes; got != 0 {
+		t.Fatalf("GET/HEAD/OPTIONS on the confirm link made %d writes", got)
+	}
+	if w := e.do(t, "POST", path, form, ""); w.Code != 400 {
+		t.Errorf("POST without the button field: %d, want 400", w.Code)
+	}
+	for i := range 2 {
+		w := e.do(t, "POST", path, form, "confirm=yes")
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "you are subscribed") {
+			t.Errorf("confirm POST #%d: %d", i+1, w.Code)
+		}
+	}
+	if got := e.do(t, "GET", path, "", ""); !strings.Contains(got.Body.String(), "you are subscribed") {
+		t.Errorf("GET after confirming should show success")
+	}
+	confirmed := 0
+	for _, ev := range e.ledger(t, "ann@example.com") {
+		if ev.Type == consent.EventConfirmed {
+			confirmed++
+		}
+	}
+	if confirmed != 1 {
+		t.Errorf("confirmed events: %d, want 1", confirmed)
+	}
+	if w := e.do(t, "GET", "/confirm?t=k1.bad.token", "", ""); w.Code != 400 {
+		t.Errorf("bad confirm token: %d, want 400", w.Code)
+	}
+}
+
+func TestExpiredConfirmLinkOffersResend(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", "/signup", form, "email=ann%40example.com&magnet=uk-gdpr-checklist&marketing_consent=yes")
+	path := confirmPath(t, e)
+	e.svc.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }
+	w := e.do(t, "GET", path, "", "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "Email me a new link") {
+		t.Fatalf("expired link page: %d", w.Code)
+	}
+	resend := strings.Replace(path, "/confirm?", "/confirm/resend?", 1)
+	if w := e.do(t, "POST", resend, form, ""); w.Code != 200 {
+		t.Fatalf("resend: %d", w.Code)
+	}
+	if got := len(e.mailer.Sent()); got != 2 {
+		t.Errorf("mails after resend: %d, want 2", got)
+	}
+}
+
+func TestSignupRefusesUnknownWordingVersion(t *testing.T) {
+	e := newEnv(t)
+	w := e.do(t, "POST", "/signup", form, "email=ann%40example.com&magnet=uk-gdpr-checklist&marketing_consent=yes&consent_version=wdeadbeef")
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "out of date") {
+		t.Errorf("unknown version: %d", w.Code)
+	}
+	if e.store.Writes() != 0 || len(e.mailer.Sent()) != 0 {
+		t.Errorf("unknown version stored or sent something")
 	}
 }
