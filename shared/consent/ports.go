@@ -41,6 +41,25 @@ type Store interface {
 	// Wording returns archived version id if magnetID uses it; otherwise an
 	// error wrapping ErrNotFound.
 	Wording(ctx context.Context, magnetID, id string) (WordingVersion, error)
+
+	// Commit writes w all or nothing: events at their positions (as Append),
+	// new jobs, and claims. If an event position or job id is taken, or a
+	// claim's key is held by a record unexpired at w.Now, nothing is written
+	// and the error wraps ErrConflict (and, for a claim, ErrClaimTaken).
+	Commit(ctx context.Context, w Write) error
+	// GetClaim returns the value of the claim key unexpired at now, or an
+	// error wrapping ErrNotFound.
+	GetClaim(ctx context.Context, key string, now time.Time) (string, error)
+	// Job returns one delivery job, or an error wrapping ErrNotFound.
+	Job(ctx context.Context, id string) (Job, error)
+	// UpdateJob applies u only if the job is in state u.From — or, when
+	// u.LeaseExpiredBefore is set, in state sending with LeaseUntil before
+	// it — and returns the job as updated. Otherwise nothing changes and the
+	// error wraps ErrConflict (ErrNotFound if there is no such job).
+	UpdateJob(ctx context.Context, u JobUpdate) (Job, error)
+	// DueJobs returns up to limit jobs that are pending, or sending with a
+	// lease ended before now, oldest CreatedAt first.
+	DueJobs(ctx context.Context, now time.Time, limit int) ([]Job, error)
 }
 
 // WordingVersion is one archived combination of what a person is told next
