@@ -26,7 +26,8 @@ export SAM_CLI_TELEMETRY := 0
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help run test tools check unit sam-validate sam-build bench deploy clean \
-	build-SignupFunction build-UnsubscribeFunction build-ConfirmFunction
+	build-SignupFunction build-UnsubscribeFunction build-ConfirmFunction \
+	build-DeliverFunction build-SweepFunction build-FeedbackFunction
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,7 +37,9 @@ run: ## start the local server on http://127.0.0.1:8080 (data in ./data)
 
 test: tools check sam-validate ## everything: lint, unit, conformance, emulator and runtime-emulator tests
 	$(MAKE) sam-build ARCH=$(HOST_ARCH)
-	UNBUNDLED_SAM_BUILD_DIR=$(CURDIR)/.aws-sam/build $(GO) test -race -count=1 -timeout 20m ./...
+	UNBUNDLED_SAM_BUILD_DIR=$(CURDIR)/.aws-sam/build UNBUNDLED_RIE_REPORT=$(CURDIR)/.aws-sam/rie-report.txt \
+		$(GO) test -race -count=1 -timeout 20m ./...
+	@cat .aws-sam/rie-report.txt
 
 tools: ## install pinned test tools into .tools/ (no-op when up to date)
 	bash infra/tools/install.sh
@@ -72,6 +75,15 @@ build-UnsubscribeFunction:
 
 build-ConfirmFunction:
 	$(call lambda,confirm)
+
+build-DeliverFunction:
+	$(call lambda,deliver)
+
+build-SweepFunction:
+	$(call lambda,sweep)
+
+build-FeedbackFunction:
+	$(call lambda,feedback)
 
 define lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)

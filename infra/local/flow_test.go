@@ -156,14 +156,37 @@ type event struct {
 	RequestID string    `json:"request_id"`
 }
 
+// mailbox waits until the outbox has nothing left to send, then returns
+// the local mailbox, newest last.
 func (s *server) mailbox(t *testing.T) []mail {
 	t.Helper()
+	s.waitOutbox(t)
 	_, body := s.do(t, "GET", "/_local/mailbox.json", "", "")
 	var got []mail
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("mailbox.json: %v: %s", err, body)
 	}
 	return got
+}
+
+// waitOutbox waits up to 30s for every queued delivery job to be sent.
+func (s *server) waitOutbox(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := s.do(t, "GET", "/_local/outbox.json", "", "")
+		var got struct{ Due int }
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatalf("outbox.json: %v: %s", err, body)
+		}
+		if got.Due == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox still has %d jobs after 30s", got.Due)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (s *server) ledger(t *testing.T, email string) []event {

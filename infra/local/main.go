@@ -2,7 +2,16 @@
 // public API, a demo landing page, a local mailbox and a ledger view, stored
 // in an embedded SQLite file.
 //
-//	go run ./infra/local [-addr 127.0.0.1:8080] [-data ./data] [-magnets infra/magnets.json]
+//	go run ./infra/local [-addr 127.0.0.1:8080] [-data ./data] [-magnets infra/magnets.json] [-mailer mailbox|ses] [-store sqlite|dynamodb] [-table unbundled-local]
+//
+// With -mailer ses, mail goes through Amazon SES v2 using the standard AWS
+// environment (AWS_REGION, credentials, and AWS_ENDPOINT_URL_SESV2 to point
+// it at an emulator or at infra/sesstandin/cmd/sesstandin).
+//
+// With -store dynamodb the ledger lives in the DynamoDB table -table (default
+// unbundled-local, as in infra/env.json) instead, reached with the standard AWS
+// environment; for moto set AWS_ENDPOINT_URL_DYNAMODB and create the table with
+// `go run ./infra/setup-emulators`. Keys stay in the data directory.
 package main
 
 import (
@@ -17,8 +26,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/unbundled/unbundled/infra/awssetup"
 	"github.com/unbundled/unbundled/infra/localserver"
 	"github.com/unbundled/unbundled/shared/config"
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/sesmail"
 )
 
 const defaultMagnets = "infra/magnets.json"
@@ -35,6 +50,11 @@ func run() error {
 	data := flag.String("data", "data", "directory for the database, mailbox and keys files")
 	magnets := flag.String("magnets", defaultMagnets, "magnet catalog JSON file (the embedded sample if the default is absent)")
 	baseURL := flag.String("base-url", "", "public URL that emailed links start with (default http://<listen address>)")
+	storeKind := flag.String("store", localserver.StoreSQLite, "where the ledger lives: sqlite (an embedded file in -data) or dynamodb (table -table, reached with the standard AWS environment)")
+	table := flag.String("table", awssetup.LocalTableName, "DynamoDB table for -store dynamodb")
+	mailerKind := flag.String("mailer", "mailbox", "where mail goes: mailbox (the local mailbox) or ses (Amazon SES v2 from the AWS environment)")
+	configSet := flag.String("ses-configuration-set", "", "SES configuration set for every message (with -mailer ses)")
+	maxRate := flag.Float64("max-rate", 0, "most emails sent per second (0: no limit)")
 	flag.Parse()
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -54,7 +74,15 @@ func run() error {
 	if err := config.CheckBaseURL(*baseURL); err != nil {
 		return fmt.Errorf("-base-url: %w", err)
 	}
-	app, err := localserver.New(localserver.Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Logger: logger})
+	mailer, err := newMailer(context.Background(), *mailerKind, *configSet)
+	if err != nil {
+		return err
+	}
+	store, err := localserver.OpenStore(context.Background(), *storeKind, *table)
+	if err != nil {
+		return err
+	}
+	app, err := localserver.New(localserver.Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -62,7 +90,26 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Printf("unbundled is running at %s\n  demo landing page  %s/\n  local mailbox      %s/_local/mailbox\n  data directory     %s\nPress Ctrl+C to stop.\n",
-		*baseURL, *baseURL, *baseURL, *data)
+	fmt.Printf("unbundled is running at %s\n  demo landing page  %s/\n  local mailbox      %s/_local/mailbox\n  mailer             %s\n  store              %s\n  data directory     %s\nPress Ctrl+C to stop.\n",
+		*baseURL, *baseURL, *baseURL, *mailerKind, *storeKind, *data)
 	return localserver.Serve(ctx, ln, app)
+}
+
+// newMailer returns the mailer -mailer names; nil means the local mailbox.
+// The SES client has SDK retries off, as on Lambda: the deliverer's own
+// backoff handles throttling.
+func newMailer(ctx context.Context, kind, configSet string) (consent.Mailer, error) {
+	switch kind {
+	case "mailbox":
+		return nil, nil
+	case "ses":
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("-mailer ses: load AWS config: %w", err)
+		}
+		client := sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
+		return sesmail.New(client, sesmail.Options{ConfigurationSetName: configSet}), nil
+	default:
+		return nil, fmt.Errorf("-mailer %q: want mailbox or ses", kind)
+	}
 }

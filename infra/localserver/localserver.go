@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/unbundled/unbundled/infra"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/magnet"
@@ -35,8 +37,13 @@ type Options struct {
 	// BaseURL starts emailed links, e.g. http://127.0.0.1:8080.
 	BaseURL string
 	// Store, if set, replaces the embedded SQLite store (e.g. DynamoDB).
-	Store  consent.Store
-	Logger *slog.Logger
+	Store consent.Store
+	// Mailer, if set, replaces the local mailbox for sending (e.g. SES or a
+	// stand-in); the mailbox pages still show what the mailbox received.
+	Mailer consent.Mailer
+	// MaxSendRate paces delivery in emails per second; 0 means no limit.
+	MaxSendRate float64
+	Logger      *slog.Logger
 }
 
 // App is a running local server's handler and the files it holds open.
@@ -79,7 +86,16 @@ func New(opts Options) (*App, error) {
 	}
 	app.closers = append(app.closers, box.Close)
 
-	service := &consent.Service{Catalog: catalog, Store: store, Mailer: box, Keys: keys, BaseURL: opts.BaseURL, Now: time.Now}
+	service := &consent.Service{Catalog: catalog, Store: store, Keys: keys, BaseURL: opts.BaseURL, Now: time.Now}
+	deliverer := &consent.Deliverer{Service: service, Mailer: opts.Mailer}
+	if deliverer.Mailer == nil {
+		deliverer.Mailer = box
+	}
+	if opts.MaxSendRate > 0 {
+		deliverer.Limiter = rate.NewLimiter(rate.Limit(opts.MaxSendRate), 1)
+	}
+	outbox := newDispatcher(deliverer, logger)
+	service.Kick = outbox.Kick
 	server := &web.Server{Service: service, Catalog: catalog, Logger: logger}
 	if err := service.ArchiveCurrentWordings(context.Background()); err != nil {
 		_ = app.Close()
@@ -88,6 +104,7 @@ func New(opts Options) (*App, error) {
 	if sweeper, ok := store.(expirySweeper); ok {
 		app.closers = append(app.closers, sweepExpired(sweeper, logger))
 	}
+	app.closers = append(app.closers, outbox.start())
 
 	files, err := fs.Sub(infra.Files, "files")
 	if err != nil {
@@ -99,6 +116,7 @@ func New(opts Options) (*App, error) {
 	mux.Handle("GET /_local/ledger.json", server.Middleware(ledgerHandler(service, catalog, "json")))
 	mux.Handle("GET /_local/status.json", server.Middleware(ledgerHandler(service, catalog, "status")))
 	mux.Handle("GET /_local/ledger", server.Middleware(ledgerHandler(service, catalog, "html")))
+	mux.Handle("GET /_local/outbox.json", server.Middleware(outboxHandler(store)))
 	mux.Handle("GET /_local/files/", server.Middleware(http.StripPrefix("/_local/files/", http.FileServerFS(files))))
 	boxHandler := server.Middleware(box.Handler())
 	for _, p := range []string{"GET /_local/mailbox", "GET /_local/mailbox/", "GET /_local/mailbox.json"} {
@@ -167,6 +185,20 @@ func loadCatalog(path string) (*magnet.Catalog, error) {
 		return c, nil
 	}
 	return magnet.Load(path)
+}
+
+// outboxHandler serves GET /_local/outbox.json: how many delivery jobs are
+// still to send (pending, or being sent), at most 10000.
+func outboxHandler(store consent.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		jobs, err := store.DueJobs(r.Context(), time.Now().Add(365*24*time.Hour), 10000)
+		if err != nil {
+			slog.ErrorContext(r.Context(), "list due jobs", "error", err.Error())
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not read the outbox"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"due": len(jobs)})
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

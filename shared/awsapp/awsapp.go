@@ -1,6 +1,6 @@
 // Package awsapp wires the AWS side once per Lambda instance: typed config,
 // SDK clients, adapters, the domain service and the web server. Functions'
-// mains call New at init and hand one route group to lambdahttp.
+// mains call New at init and hand one piece to the Lambda runtime.
 package awsapp
 
 import (
@@ -10,10 +10,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"golang.org/x/time/rate"
 
 	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
@@ -26,12 +28,16 @@ import (
 
 // App is a wired function instance.
 type App struct {
-	Config config.Lambda
-	Server *web.Server
+	Config  config.Lambda
+	Service *consent.Service
+	Server  *web.Server
+	Logger  *slog.Logger
+	aws     aws.Config
 }
 
-// New reads configuration through getenv and builds everything. Any error is
-// a configuration or start-up problem: the function should fail at init.
+// New reads configuration through getenv and builds everything but the
+// mailer. Any error is a configuration or start-up problem: the function
+// should fail at init.
 func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
@@ -54,7 +60,6 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	service := &consent.Service{
 		Catalog: catalog,
 		Store:   dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
-		Mailer:  sesmail.New(sesv2.NewFromConfig(awsCfg), sesmail.Options{}),
 		Keys:    keys,
 		BaseURL: cfg.PublicBaseURL,
 		Now:     time.Now,
@@ -62,5 +67,20 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	if err := service.ArchiveCurrentWordings(ctx); err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Server: &web.Server{Service: service, Catalog: catalog, Logger: logger}}, nil
+	return &App{
+		Config: cfg, Service: service, Logger: logger, aws: awsCfg,
+		Server: &web.Server{Service: service, Catalog: catalog, Logger: logger},
+	}, nil
+}
+
+// Deliverer sends queued jobs through SES at the configured pace. The SDK's
+// own retries are off: the deliverer's bounded, jittered backoff handles
+// throttling and records the outcome.
+func (a *App) Deliverer() *consent.Deliverer {
+	client := sesv2.NewFromConfig(a.aws, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
+	return &consent.Deliverer{
+		Service: a.Service,
+		Mailer:  sesmail.New(client, sesmail.Options{ConfigurationSetName: a.Config.ConfigurationSet}),
+		Limiter: rate.NewLimiter(rate.Limit(a.Config.MaxSendRate), 1),
+	}
 }

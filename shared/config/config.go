@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -21,7 +22,16 @@ type Lambda struct {
 	SigningKeysSecret string // SIGNING_KEYS_SECRET: Secrets Manager id of the link-signing keyring
 	SubjectKeySecret  string // SUBJECT_KEY_SECRET: Secrets Manager id of the subscriber-id key
 	LogLevel          slog.Level
+	// MaxSendRate (MAX_SEND_RATE, emails per second, default 10) paces each
+	// delivering instance; keep it at or below the account's SES quota.
+	MaxSendRate float64
+	// ConfigurationSet (SES_CONFIGURATION_SET, optional) publishes bounces
+	// and complaints for the feedback function.
+	ConfigurationSet string
 }
+
+// DefaultMaxSendRate is a safe pace for a new SES production account.
+const DefaultMaxSendRate = 10
 
 // FromEnv reads Lambda configuration. The error lists every problem.
 func FromEnv(getenv func(string) string) (Lambda, error) {
@@ -44,6 +54,15 @@ func FromEnv(getenv func(string) string) (Lambda, error) {
 		if err := CheckBaseURL(c.PublicBaseURL); err != nil {
 			errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL: %w", err))
 		}
+	}
+	c.ConfigurationSet = strings.TrimSpace(getenv("SES_CONFIGURATION_SET"))
+	c.MaxSendRate = DefaultMaxSendRate
+	if v := strings.TrimSpace(getenv("MAX_SEND_RATE")); v != "" {
+		rate, err := strconv.ParseFloat(v, 64)
+		if err != nil || rate <= 0 || rate > 10000 {
+			errs = append(errs, fmt.Errorf("MAX_SEND_RATE: %q is not a number of emails per second between 0 and 10000", v))
+		}
+		c.MaxSendRate = rate
 	}
 	if c.MagnetsFile != "" && !filepath.IsAbs(c.MagnetsFile) {
 		if root := getenv("LAMBDA_TASK_ROOT"); root != "" {

@@ -104,29 +104,31 @@ func (s *Service) describe(ctx context.Context, t *ConfirmTarget, ledger []Event
 }
 
 // Confirm records a `confirmed` event for consent awaiting confirmation and,
-// if the magnet sends receipts, emails one. Confirming twice, or after a
-// scanner opened the link, writes nothing more and still succeeds; consent
-// that is not pending (never given, withdrawn) is left alone. Expired links
-// give ErrLinkExpired and write nothing.
+// in the same atomic write, queues the consent receipt if the magnet sends
+// one — so the receipt goes out once. Confirming twice, or after a scanner
+// opened the link, writes nothing more and still succeeds; consent that is
+// not pending (never given, withdrawn) is left alone. Expired links give
+// ErrLinkExpired and write nothing.
 func (s *Service) Confirm(ctx context.Context, tok string, ev Evidence) (ConfirmTarget, error) {
 	t, err := s.confirmTarget(tok)
 	if err != nil {
 		return t, err
 	}
-	var confirmed *Event
-	err = s.appendAfterLedger(ctx, t.Subscriber, func(ledger []Event) []Event {
-		confirmed = nil
+	err = s.commitAfterLedger(ctx, t.Subscriber, func(ledger []Event) Write {
 		st := MarketingStatus(ledger, t.Magnet.ID)
 		if st.State != StatePending {
-			return nil
+			return Write{}
 		}
 		g := st.Granted
-		confirmed = &Event{
+		w := Write{Events: []Event{{
 			Subscriber: t.Subscriber, Type: EventConfirmed, At: s.Now().UTC(), Magnet: t.Magnet.ID,
 			Email: g.Email, Method: MethodConfirmLink, WordingVersion: g.WordingVersion,
 			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
+		}}}
+		if t.Magnet.SendsReceipt() {
+			w.Jobs = []Job{s.newJob(ctx, JobReceipt, t.Subscriber, t.Magnet.ID, g.Email, "")}
 		}
-		return []Event{*confirmed}
+		return w
 	})
 	if err != nil {
 		return t, fmt.Errorf("record confirmation: %w", err)
@@ -138,19 +140,12 @@ func (s *Service) Confirm(ctx context.Context, tok string, ev Evidence) (Confirm
 	if err := s.describe(ctx, &t, ledger); err != nil {
 		return t, err
 	}
-	// Only the request that wrote the confirmation sends the receipt, so it
-	// goes out once.
-	if confirmed != nil && t.Magnet.SendsReceipt() {
-		if err := s.sendReceipt(ctx, t, confirmed.Email, confirmed.At); err != nil {
-			return t, err
-		}
-	}
 	return t, nil
 }
 
-// ResendConfirmation sends a fresh confirm link for a genuine (possibly
+// ResendConfirmation queues a fresh confirm link for a genuine (possibly
 // expired) confirm link whose consent still awaits confirmation, at most once
-// per ConfirmResendWindow. Whether anything was sent is not reported.
+// per ConfirmResendWindow. Whether anything was queued is not reported.
 func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 	t, err := s.confirmTarget(tok)
 	if err != nil && !errors.Is(err, ErrLinkExpired) {
@@ -165,27 +160,34 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 		return nil
 	}
 	now := s.Now().UTC()
-	first, err := s.Store.Claim(ctx, "confirm-resend#"+t.Subscriber+"#"+t.Magnet.ID, now, now.Add(ConfirmResendWindow))
-	if err != nil {
-		return fmt.Errorf("rate-limit confirm resends: %w", err)
+	w := Write{
+		Jobs: []Job{s.newJob(ctx, JobConfirmLink, t.Subscriber, t.Magnet.ID, st.Granted.Email, "")},
+		Claims: []ClaimRecord{
+			{Key: "confirm-resend#" + t.Subscriber + "#" + t.Magnet.ID, ExpiresAt: now.Add(ConfirmResendWindow)},
+			// The pending confirmation lives on with the new link.
+			{Key: pendingKey(t.Subscriber, t.Magnet.ID, st.Granted.ID+"#"+now.Format(time.RFC3339Nano)), ExpiresAt: now.Add(t.Magnet.ConfirmExpiry())},
+		},
+		Now: now,
 	}
-	if !first {
-		return nil
+	switch err := s.Store.Commit(ctx, w); {
+	case errors.Is(err, ErrClaimTaken):
+		return nil // rate-limited
+	case err != nil:
+		return fmt.Errorf("queue confirm link: %w", err)
 	}
-	if _, err := s.Store.Claim(ctx, pendingKey(t.Subscriber, t.Magnet.ID), now, now.Add(t.Magnet.ConfirmExpiry())); err != nil {
-		return fmt.Errorf("record pending confirmation: %w", err)
-	}
-	d := freebieData{Magnet: t.Magnet, ConfirmURL: s.ConfirmURL(ctx, t.Subscriber, t.Magnet), PrivacyURL: s.absoluteURL(ctx, t.Magnet.PrivacyPolicyURL)}
+	s.kick(w)
+	return nil
+}
+
+// confirmLinkMessage is a fresh double opt-in link (service message).
+func (s *Service) confirmLinkMessage(ctx context.Context, m magnet.Magnet, subscriber string) (Message, error) {
+	d := freebieData{Magnet: m, ConfirmURL: s.ConfirmURL(ctx, subscriber, m), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
 	msg, err := render(confirmText, confirmHTML, d)
 	if err != nil {
-		return err
+		return Message{}, err
 	}
-	msg.Subject = "Please confirm: " + t.Magnet.Frequency + " emails from " + t.Magnet.SenderName
-	s.address(&msg, t.Magnet, st.Granted.Email)
-	if _, err := s.Mailer.Send(ctx, msg); err != nil {
-		return fmt.Errorf("send confirm link: %w", err)
-	}
-	return nil
+	msg.Subject = "Please confirm: " + m.Frequency + " emails from " + m.SenderName
+	return msg, nil
 }
 
 type receiptData struct {
@@ -195,25 +197,31 @@ type receiptData struct {
 	ConfirmedAt string
 }
 
-// sendReceipt emails what the person agreed to — the archived wording — when,
-// how often, and how to withdraw.
-func (s *Service) sendReceipt(ctx context.Context, t ConfirmTarget, email string, confirmedAt time.Time) error {
-	unsubscribe := s.UnsubscribeURL(ctx, t.Subscriber, t.Magnet.ID)
+// receiptMessage is the consent receipt: what the person agreed to — the
+// archived wording — when, how often, and how to withdraw.
+func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, subscriber string, st Status, ledger []Event) (Message, error) {
+	v, err := s.Store.Wording(ctx, m.ID, st.Granted.WordingVersion)
+	if err != nil {
+		return Message{}, fmt.Errorf("read archived wording: %w", err)
+	}
+	var confirmedAt time.Time
+	for _, e := range ledger {
+		if e.Magnet == m.ID && e.Type == EventConfirmed {
+			confirmedAt = e.At
+		}
+	}
+	unsubscribe := s.UnsubscribeURL(ctx, subscriber, m.ID)
 	d := receiptData{
-		freebieData: freebieData{Magnet: t.Magnet, UnsubscribeURL: unsubscribe, PrivacyURL: s.absoluteURL(ctx, t.Wording.PrivacyPolicyURL)},
-		Wording:     t.Wording, GrantedAt: stamp(t.Status.Granted.At), ConfirmedAt: stamp(confirmedAt),
+		freebieData: freebieData{Magnet: m, UnsubscribeURL: unsubscribe, PrivacyURL: s.absoluteURL(ctx, v.PrivacyPolicyURL)},
+		Wording:     v, GrantedAt: stamp(st.Granted.At), ConfirmedAt: stamp(confirmedAt),
 	}
 	msg, err := render(receiptText, receiptHTML, d)
 	if err != nil {
-		return err
+		return Message{}, err
 	}
-	msg.Subject = "Your consent receipt: " + t.Magnet.SenderName
-	s.address(&msg, t.Magnet, email)
-	msg.Headers = listHeaders(t.Magnet, unsubscribe)
-	if _, err := s.Mailer.Send(ctx, msg); err != nil {
-		return fmt.Errorf("send consent receipt: %w", err)
-	}
-	return nil
+	msg.Subject = "Your consent receipt: " + m.SenderName
+	msg.Headers = listHeaders(m, unsubscribe)
+	return msg, nil
 }
 
 func (s *Service) address(msg *Message, m magnet.Magnet, to string) {

@@ -226,7 +226,7 @@ func TestWordingVersions(t *testing.T) {
 func TestPendingConfirmationExpires(t *testing.T) {
 	f := newFixture(t)
 	f.signup(t, "ann@example.com", true)
-	key := "pending-confirmation#" + f.svc.Keys.Subject.SubscriberID("ann@example.com") + "#uk-gdpr-checklist"
+	key := "pending-confirmation#" + f.svc.Keys.Subject.SubscriberID("ann@example.com") + "#uk-gdpr-checklist#" + f.ledger(t, "ann@example.com")[1].ID
 	ctx := context.Background()
 	if fresh, _ := f.store.Claim(ctx, key, t0.Add(magnet.DefaultConfirmExpiry-time.Second), t0.Add(48*time.Hour)); fresh {
 		t.Errorf("no pending confirmation recorded before expiry")

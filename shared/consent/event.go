@@ -25,6 +25,9 @@ const (
 	EventConfirmed EventType = "confirmed"
 	// EventWithdrawn: the person withdrew marketing consent.
 	EventWithdrawn EventType = "withdrawn"
+	// EventSuppressed: the address bounced permanently or complained; no
+	// mail of any kind goes to it again. It applies to every magnet.
+	EventSuppressed EventType = "suppressed"
 )
 
 // Methods record how an event came about.
@@ -35,6 +38,8 @@ const (
 	MethodOneClick        = "one-click"        // RFC 8058 List-Unsubscribe-Post
 	MethodUnsubscribePage = "unsubscribe-page" // the button on our unsubscribe page
 	MethodConfirmLink     = "confirm-link"     // the button behind the emailed confirm link
+	MethodBounce          = "bounce"           // a permanent bounce reported by the mail provider
+	MethodComplaint       = "complaint"        // a spam complaint reported by the mail provider
 )
 
 // Event is one entry in a subscriber's ledger. Subscriber and Seq identify it:
@@ -74,10 +79,11 @@ type Event struct {
 type State string
 
 const (
-	StateNone      State = "none"                  // never consented
-	StatePending   State = "awaiting-confirmation" // granted, double opt-in not yet confirmed
-	StateActive    State = "active"                // may be sent marketing
-	StateWithdrawn State = "withdrawn"             // withdrew; needs a fresh ticked box
+	StateNone       State = "none"                  // never consented
+	StatePending    State = "awaiting-confirmation" // granted, double opt-in not yet confirmed
+	StateActive     State = "active"                // may be sent marketing
+	StateWithdrawn  State = "withdrawn"             // withdrew; needs a fresh ticked box
+	StateSuppressed State = "suppressed"            // bounced or complained: no mail at all, ever
 )
 
 // Status is a subscriber's marketing consent for one magnet, derived from
@@ -105,10 +111,14 @@ func (s Status) Consented() bool { return s.State == StateActive || s.State == S
 // first). It is the one eligibility rule every sender uses: a `granted` event
 // makes consent active, or pending when it needs confirmation; a later
 // `confirmed` makes pending consent active; a later `withdrawn` ends it.
-// Re-consenting needs a new `granted` event.
+// Re-consenting needs a new `granted` event. A `suppressed` event (for any
+// magnet) ends everything for good.
 func MarketingStatus(events []Event, magnetID string) Status {
 	st := Status{State: StateNone, Reason: "never consented"}
 	for _, e := range events {
+		if e.Type == EventSuppressed {
+			return Status{State: StateSuppressed, Since: e.At, Reason: "suppressed on " + stamp(e.At) + " after a " + suppressionCause(e.Method)}
+		}
 		if e.Magnet != magnetID {
 			continue
 		}
@@ -131,6 +141,24 @@ func MarketingStatus(events []Event, magnetID string) Status {
 		}
 	}
 	return st
+}
+
+func suppressionCause(method string) string {
+	if method == MethodComplaint {
+		return "spam complaint"
+	}
+	return "permanent bounce"
+}
+
+// Suppressed reports whether the ledger holds a `suppressed` event, and the
+// reason: then no mail of any kind may be sent to the address.
+func Suppressed(events []Event) (bool, string) {
+	for _, e := range events {
+		if e.Type == EventSuppressed {
+			return true, "suppressed on " + stamp(e.At) + " after a " + suppressionCause(e.Method)
+		}
+	}
+	return false, ""
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

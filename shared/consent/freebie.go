@@ -33,7 +33,7 @@ type freebieData struct {
 // download and who sent it. Only while consent stands does it carry the
 // unsubscribe link and the RFC 8058 one-click headers, and while consent
 // awaits confirmation, the confirm link.
-func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, email, name, subscriber string, st Status) (Message, error) {
+func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, name, subscriber string, st Status) (Message, error) {
 	d := freebieData{Magnet: m, Name: name, DownloadURL: s.absoluteURL(ctx, m.DownloadURL), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
 	if st.State == StatePending {
 		d.ConfirmURL = s.ConfirmURL(ctx, subscriber, m)
@@ -46,7 +46,6 @@ func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, email, na
 		return Message{}, err
 	}
 	msg.Subject = "Your download: " + m.Title
-	s.address(&msg, m, email)
 	if d.UnsubscribeURL != "" {
 		msg.Headers = listHeaders(m, d.UnsubscribeURL)
 	}

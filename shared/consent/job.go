@@ -17,8 +17,8 @@ const (
 )
 
 // JobState is where a delivery job is. Jobs move only forward by
-// conditional writes: pending → sending → sent | failed, and back from
-// sending to pending when a retryable failure releases them.
+// conditional writes: pending → sending → sent | failed | skipped, and back
+// from sending to pending when a retryable failure releases them.
 type JobState string
 
 const (
@@ -26,6 +26,9 @@ const (
 	JobSending JobState = "sending"
 	JobSent    JobState = "sent"
 	JobFailed  JobState = "failed"
+	// JobSkipped: not sent because the ledger no longer allows it (e.g.
+	// suppressed, or the consent a receipt was for was withdrawn).
+	JobSkipped JobState = "skipped"
 )
 
 // Job is one email to deliver: the outbox entry a sign-up writes in the same

@@ -62,6 +62,8 @@ type SignupRequest struct {
 	// WordingVersion is the consent wording version the form was rendered
 	// with; empty means the magnet's current version.
 	WordingVersion string
+	// IdempotencyKey is the client's Idempotency-Key header, if any.
+	IdempotencyKey string
 	Evidence
 }
 
@@ -69,12 +71,15 @@ type SignupRequest struct {
 type Service struct {
 	Catalog *magnet.Catalog
 	Store   Store
-	Mailer  Mailer
 	Keys    token.Keys
 	// BaseURL is the public URL the API is reached at, without a trailing
 	// slash; emailed links start with it.
 	BaseURL string
 	Now     func() time.Time
+	// Kick, if set, is called after a write that queued delivery jobs (the
+	// local dispatcher uses it to deliver at once; on AWS the table's stream
+	// does this).
+	Kick func()
 }
 
 // Signup records a sign-up and delivers the freebie. The freebie goes out
@@ -98,6 +103,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	}
 	signup := base
 	signup.Type, signup.Method, signup.Name = EventSignup, req.Method, name
+	signup.ID = NewEventID(now)
 	events := []Event{signup}
 	if req.Consent {
 		granted := base
@@ -105,23 +111,35 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 		granted.WordingVersion, granted.Wording, granted.PrivacyPolicyURL = version.ID, version.Wording, version.PrivacyPolicyURL
 		granted.Frequency, granted.Controller = version.Frequency, version.Controller
 		granted.ConfirmationRequired = m.RequiresConfirmation()
+		granted.ID = NewEventID(now)
 		events = append(events, granted)
 	}
-	if err := s.appendAfterLedger(ctx, subscriber, func([]Event) []Event { return events }); err != nil {
+	job := s.newJob(ctx, JobFreebie, subscriber, m.ID, email, name)
+	var key, fingerprint string
+	err = s.commitAfterLedger(ctx, subscriber, func(ledger []Event) Write {
+		var ttl time.Duration
+		key, fingerprint, ttl = s.idempotency(req, ledger, subscriber, email, name, version.ID)
+		w := Write{Events: events, Jobs: []Job{job}, Claims: []ClaimRecord{{Key: key, Value: fingerprint, ExpiresAt: now.Add(ttl)}}}
+		if req.Consent && m.RequiresConfirmation() {
+			// The pending confirmation expires with its link; TTL removes
+			// it, while the signup and granted events stay as history.
+			w.Claims = append(w.Claims, ClaimRecord{Key: pendingKey(subscriber, m.ID, events[1].ID), ExpiresAt: now.Add(m.ConfirmExpiry())})
+		}
+		return w
+	})
+	if errors.Is(err, ErrClaimTaken) {
+		return s.repeatedSignup(ctx, req, key, fingerprint)
+	}
+	if err != nil {
 		return fmt.Errorf("record sign-up: %w", err)
 	}
-	if req.Consent && m.RequiresConfirmation() {
-		// The pending confirmation expires with its link; the TTL sweep
-		// removes it, while the signup and granted events stay as history.
-		if _, err := s.Store.Claim(ctx, pendingKey(subscriber, m.ID), now, now.Add(m.ConfirmExpiry())); err != nil {
-			return fmt.Errorf("record pending confirmation: %w", err)
-		}
-	}
-	return s.sendFreebie(ctx, m, email, name, subscriber)
+	return nil
 }
 
-func pendingKey(subscriber, magnetID string) string {
-	return "pending-confirmation#" + subscriber + "#" + magnetID
+// pendingKey names the pending-confirmation record of one grant; each grant
+// has its own, so it never collides with an earlier one.
+func pendingKey(subscriber, magnetID, grantID string) string {
+	return "pending-confirmation#" + subscriber + "#" + magnetID + "#" + grantID
 }
 
 // wordingFor returns the archived wording version a sign-up records: the
@@ -167,57 +185,52 @@ func (s *Service) ArchiveCurrentWordings(ctx context.Context) error {
 	return nil
 }
 
-// sendFreebie composes the freebie at send time: whether it carries
-// unsubscribe links, list headers and a confirm link depends on the consent
-// state in the ledger now, not on the request that asked for it, so a
-// withdrawal that lands between sign-up and send is honoured.
-func (s *Service) sendFreebie(ctx context.Context, m magnet.Magnet, email, name, subscriber string) error {
-	ledger, err := s.Store.Ledger(ctx, subscriber)
-	if err != nil {
-		return fmt.Errorf("read ledger before sending: %w", err)
-	}
-	msg, err := s.freebieMessage(ctx, m, email, name, subscriber, MarketingStatus(ledger, m.ID))
-	if err != nil {
-		return err
-	}
-	if _, err := s.Mailer.Send(ctx, msg); err != nil {
-		return fmt.Errorf("send freebie: %w", err)
-	}
-	return nil
-}
-
-// appendAfterLedger appends the events next(ledger) returns at the end of the
-// subscriber's ledger, re-reading and retrying when another writer took the
-// position first. next may return nil to write nothing.
-func (s *Service) appendAfterLedger(ctx context.Context, subscriber string, next func([]Event) []Event) error {
+// commitAfterLedger commits the Write next(ledger) returns, its events at
+// the end of the subscriber's ledger, re-reading and retrying when another
+// writer took the position first. A Write with nothing in it is skipped. A
+// taken claim is returned at once (wrapping ErrClaimTaken): retrying cannot
+// help. Jobs written are announced through Kick.
+func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, next func([]Event) Write) error {
 	for range maxAppendAttempts {
 		ledger, err := s.Store.Ledger(ctx, subscriber)
 		if err != nil {
 			return err
 		}
-		events := next(ledger)
-		if len(events) == 0 {
+		w := next(ledger)
+		if len(w.Events) == 0 && len(w.Jobs) == 0 && len(w.Claims) == 0 {
 			return nil
 		}
+		w.Now = s.Now().UTC()
 		seq := NextSeq(ledger)
-		for i := range events {
-			events[i].Seq = seq + i
-			if events[i].ID == "" {
-				events[i].ID = NewEventID(events[i].At)
+		for i := range w.Events {
+			w.Events[i].Seq = seq + i
+			if w.Events[i].ID == "" {
+				w.Events[i].ID = NewEventID(w.Events[i].At)
 			}
 		}
-		err = s.Store.Append(ctx, events)
-		if !errors.Is(err, ErrConflict) {
+		err = s.Store.Commit(ctx, w)
+		if err == nil {
+			s.kick(w)
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrClaimTaken) || len(w.Events) == 0 {
 			return err
 		}
 		// A write that succeeded but whose reply was lost is retried by the
 		// SDK and then reports a conflict with itself: re-read, and if our
 		// first event is there, it was written.
-		if written, rerr := s.ledgerHas(ctx, subscriber, events[0].ID); rerr == nil && written {
+		if written, rerr := s.ledgerHas(ctx, subscriber, w.Events[0].ID); rerr == nil && written {
+			s.kick(w)
 			return nil
 		}
 	}
 	return fmt.Errorf("gave up after %d attempts: %w", maxAppendAttempts, ErrConflict)
+}
+
+func (s *Service) kick(w Write) {
+	if len(w.Jobs) > 0 && s.Kick != nil {
+		s.Kick()
+	}
 }
 
 func (s *Service) ledgerHas(ctx context.Context, subscriber, eventID string) (bool, error) {
@@ -314,15 +327,15 @@ func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence)
 	if err != nil {
 		return t, err
 	}
-	err = s.appendAfterLedger(ctx, t.Subscriber, func(ledger []Event) []Event {
+	err = s.commitAfterLedger(ctx, t.Subscriber, func(ledger []Event) Write {
 		if !MarketingStatus(ledger, t.Magnet.ID).Consented() {
-			return nil
+			return Write{}
 		}
-		return []Event{{
+		return Write{Events: []Event{{
 			Subscriber: t.Subscriber, Type: EventWithdrawn, At: s.Now().UTC(), Magnet: t.Magnet.ID,
 			Email: lastEmail(ledger), Method: method,
 			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-		}}
+		}}}
 	})
 	if err != nil {
 		return t, fmt.Errorf("record withdrawal: %w", err)

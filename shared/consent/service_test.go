@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,8 +44,15 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{store: memstore.New(), mailer: &consenttest.Mailer{}, now: t0}
 	f.catalogJSON = data
-	f.svc = &consent.Service{Catalog: catalog, Store: f.store, Mailer: f.mailer, Keys: keys,
+	f.svc = &consent.Service{Catalog: catalog, Store: f.store, Keys: keys,
 		BaseURL: "https://signup.example.com", Now: func() time.Time { return f.now }}
+	// Deliver queued mail at once, so tests read the outbox's effect directly.
+	d := &consent.Deliverer{Service: f.svc, Mailer: f.mailer, Backoff: consent.Backoff{Attempts: 1}}
+	f.svc.Kick = func() {
+		if _, err := d.DeliverDue(context.Background(), 100); err != nil {
+			t.Errorf("deliver: %v", err)
+		}
+	}
 	return f
 }
 
@@ -302,48 +308,36 @@ func TestWithdrawBadToken(t *testing.T) {
 	}
 }
 
-func TestSignupMailFailureIsReported(t *testing.T) {
+func TestSignupDoesNotDependOnMail(t *testing.T) {
 	f := newFixture(t)
-	f.mailer.Err = errors.New("throttled")
-	err := f.svc.Signup(context.Background(), consent.SignupRequest{Email: "a@example.com", Magnet: "uk-gdpr-checklist", Method: consent.MethodForm})
-	if err == nil || !strings.Contains(err.Error(), "send freebie") {
-		t.Errorf("got %v, want a wrapped send error", err)
+	f.mailer.Err = errors.New("provider down")
+	f.signup(t, "a@example.com", false)
+	jobs, err := f.store.DueJobs(context.Background(), f.now, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Kind != consent.JobFreebie || jobs[0].State != consent.JobPending {
+		t.Fatalf("after a failed send: jobs %+v, %v; want the freebie job still pending", jobs, err)
 	}
-}
-
-// raceStore runs afterAppend once, right after the first successful Append,
-// to simulate another request landing between sign-up and send.
-type raceStore struct {
-	*memstore.Store
-	afterAppend func()
-	fired       atomic.Bool
-}
-
-func (s *raceStore) Append(ctx context.Context, events []consent.Event) error {
-	err := s.Store.Append(ctx, events)
-	if err == nil && s.fired.CompareAndSwap(false, true) {
-		s.afterAppend()
+	if jobs[0].Attempts != 1 || !strings.Contains(jobs[0].Reason, "provider down") {
+		t.Errorf("job: attempts %d reason %q", jobs[0].Attempts, jobs[0].Reason)
 	}
-	return err
 }
 
 func TestWithdrawalBeforeSendIsHonoured(t *testing.T) {
 	f := newFixture(t)
+	kick := f.svc.Kick
+	f.svc.Kick = nil // the freebie waits in the outbox...
+	f.signup(t, "ann@example.com", true)
 	m, _ := f.svc.Catalog.Get("uk-gdpr-checklist")
 	subscriber := f.svc.Keys.Subject.SubscriberID("ann@example.com")
-	f.svc.Store = &raceStore{Store: f.store, afterAppend: func() {
-		tok := strings.TrimPrefix(f.svc.UnsubscribeURL(context.Background(), subscriber, m.ID), "https://signup.example.com/unsubscribe?t=")
-		tok, _ = url.QueryUnescape(tok)
-		if _, err := f.svc.Withdraw(context.Background(), tok, consent.MethodOneClick, ev); err != nil {
-			t.Errorf("withdraw: %v", err)
-		}
-	}}
-	f.signup(t, "ann@example.com", true)
+	tok, _ := url.QueryUnescape(strings.TrimPrefix(f.svc.UnsubscribeURL(context.Background(), subscriber, m.ID), "https://signup.example.com/unsubscribe?t="))
+	if _, err := f.svc.Withdraw(context.Background(), tok, consent.MethodOneClick, ev); err != nil { // ...while they withdraw
+		t.Fatal(err)
+	}
+	kick()
 	if got := types(f.ledger(t, "ann@example.com")); got != "signup,granted,withdrawn" {
 		t.Fatalf("ledger: %s", got)
 	}
 	msg := f.mailer.Sent()[0]
-	if len(msg.Headers) != 0 || strings.Contains(msg.Text, "/unsubscribe") {
+	if len(msg.Headers) != 0 || strings.Contains(msg.Text, "/unsubscribe") || strings.Contains(msg.Text, "/confirm") {
 		t.Errorf("freebie sent after withdrawal still carries marketing links: %v", msg.Headers)
 	}
 }

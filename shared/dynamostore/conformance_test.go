@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/unbundled/unbundled/infra/emulators"
 	"github.com/unbundled/unbundled/shared/consent"
@@ -21,8 +22,12 @@ import (
 	"github.com/unbundled/unbundled/shared/storetest"
 )
 
-// client reaches the DynamoDB emulator TestMain started.
-var client *dynamodb.Client
+// client reaches the DynamoDB emulator TestMain started; streams reads the
+// tables' streams there.
+var (
+	client  *dynamodb.Client
+	streams *dynamodbstreams.Client
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -57,6 +62,10 @@ func run(m *testing.M) (code int) {
 	}
 	client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.HTTPClient = &serialClient{next: o.HTTPClient}
+	})
+	// moto serves DynamoDB Streams on the same endpoint.
+	streams = dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(moto.Endpoint)
 	})
 	return m.Run()
 }

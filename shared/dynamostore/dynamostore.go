@@ -4,23 +4,30 @@
 //
 //	item          pk               sk                gsi1pk         gsi1sk                        other attributes
 //	ledger event  SUB#<subscriber> EVT#<seq %010d>   MAG#<magnet>   <at>#<subscriber>#<seq %010d> type="event", the event fields
-//	claim         CLAIM#<key>      CLAIM             -              -                             expires_at (Unix seconds, the TTL attribute)
+//	claim         CLAIM#<key>      CLAIM             -              -                             value (absent if empty), expires_at (Unix seconds, the TTL attribute)
 //	wording       WORDING#<id>     VERSION           -              -                             wording, privacy_policy_url, frequency, controller, archived_at
 //	wording use   WORDING#<id>     MAG#<magnet>      -              -                             archived_at
+//	delivery job  JOB#<id>         JOB               JOBS#due (1)   <created_at>#<id>             type="job", the job fields, expires_at (Unix seconds, TTL)
 //
-// where <at> and archived_at are times in UTC as
-// "2006-01-02T15:04:05.000000000Z", so that text order is time order. Index
-// gsi1 lists a magnet's events by time. A wording version and the magnets
-// using it share a partition, so one Query reads them together.
+// (1) only while the job is due (pending or sending): a sparse index entry,
+// removed when the job moves to any other state (sent, failed, skipped).
+//
+// where <at>, archived_at and a job's times (created_at, updated_at,
+// lease_until) are times in UTC as "2006-01-02T15:04:05.000000000Z" (RFC
+// 3339 with a fixed-width fraction), so that text order is time order. Index
+// gsi1 lists a magnet's events by time, and the due jobs oldest first. A
+// wording version and the magnets using it share a partition, so one Query
+// reads them together.
+//
+// The table's stream (NEW_IMAGE) announces every new job: an INSERT whose
+// NewImage has type "job" and the job's id.
 //
 // The client is injected; the store never loads AWS configuration itself.
 package dynamostore
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -42,6 +49,7 @@ type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // Key prefixes and names of the single-table design.
@@ -54,7 +62,11 @@ const (
 	wordingPrefix    = "WORDING#"
 	wordingSK        = "VERSION"
 	itemTypeEvent    = "event"
-	magnetIndex      = "gsi1"
+	gsi1Index        = "gsi1" // magnets' events by time; due jobs by age
+	jobPrefix        = "JOB#"
+	jobSK            = "JOB"
+	dueJobsKey       = "JOBS#due"
+	itemTypeJob      = "job"
 )
 
 // timeLayout formats event times as fixed-width UTC text that sorts in time
@@ -110,11 +122,12 @@ type eventItem struct {
 	RequestID            string `dynamodbav:"request_id,omitempty"`
 }
 
-// claimItem is a Claim record; DynamoDB deletes it some time after
+// claimItem is a claim record; DynamoDB deletes it some time after
 // expires_at.
 type claimItem struct {
 	PK        string `dynamodbav:"pk"`
 	SK        string `dynamodbav:"sk"`
+	Value     string `dynamodbav:"value,omitempty"`
 	ExpiresAt int64  `dynamodbav:"expires_at"`
 }
 
@@ -191,100 +204,14 @@ func eventsFromItems(items []map[string]types.AttributeValue) ([]consent.Event, 
 	return events, nil
 }
 
-// Append writes events, all or nothing: one event with a conditional
-// PutItem, several (at most 100) in one TransactWriteItems. The events must
-// belong to one subscriber and have consecutive Seq values starting at 1 or
-// more; otherwise nothing is written and the error does not wrap
-// consent.ErrConflict.
-//
-// The error wraps consent.ErrConflict if a position is taken, or if a
-// concurrent transaction on the same positions made DynamoDB cancel this one
-// (TransactionConflict); in both cases the caller should re-read the ledger
-// and decide again. A transaction carries a client request token derived
-// from the events, so the SDK retrying a batch that did commit reports
-// success instead of a conflict with itself.
+// Append writes events, all or nothing: it is Commit with events alone. The
+// events must belong to one subscriber and have consecutive Seq values
+// starting at 1 or more; otherwise nothing is written and the error does not
+// wrap consent.ErrConflict. If a position is taken, or a concurrent
+// transaction made DynamoDB cancel this one, the error wraps
+// consent.ErrConflict: re-read the ledger and decide again.
 func (s *Store) Append(ctx context.Context, events []consent.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	if err := consent.CheckBatch(events); err != nil {
-		return err
-	}
-	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
-	if err != nil {
-		return fmt.Errorf("append events: build condition: %w", err)
-	}
-	items := make([]map[string]types.AttributeValue, len(events))
-	for i, e := range events {
-		if items[i], err = attributevalue.MarshalMap(toItem(e)); err != nil {
-			return fmt.Errorf("append event %d: encode: %w", e.Seq, err)
-		}
-	}
-
-	if len(events) == 1 {
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                aws.String(s.table),
-			Item:                     items[0],
-			ConditionExpression:      expr.Condition(),
-			ExpressionAttributeNames: expr.Names(),
-		})
-		var failed *types.ConditionalCheckFailedException
-		if errors.As(err, &failed) {
-			return fmt.Errorf("append event %d: %w", events[0].Seq, consent.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("append event %d: %w", events[0].Seq, err)
-		}
-		return nil
-	}
-
-	puts := make([]types.TransactWriteItem, len(events))
-	for i := range events {
-		puts[i] = types.TransactWriteItem{Put: &types.Put{
-			TableName:                aws.String(s.table),
-			Item:                     items[i],
-			ConditionExpression:      expr.Condition(),
-			ExpressionAttributeNames: expr.Names(),
-		}}
-	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems:      puts,
-		ClientRequestToken: aws.String(requestToken(events)),
-	})
-	if i, ok := conflictIndex(err); ok && i < len(events) {
-		return fmt.Errorf("append event %d: %w", events[i].Seq, consent.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("append events %d-%d: %w", events[0].Seq, events[len(events)-1].Seq, err)
-	}
-	return nil
-}
-
-// conflictIndex reports which item of a cancelled transaction lost to
-// another writer: its condition failed, or a concurrent transaction held it.
-func conflictIndex(err error) (int, bool) {
-	var cancelled *types.TransactionCanceledException
-	if !errors.As(err, &cancelled) {
-		return 0, false
-	}
-	for i, r := range cancelled.CancellationReasons {
-		switch aws.ToString(r.Code) {
-		case "ConditionalCheckFailed", "TransactionConflict":
-			return i, true
-		}
-	}
-	return 0, false
-}
-
-// requestToken is the idempotency token of a batch: 32 hex digits of a hash
-// of the subscriber, first position and event ids.
-func requestToken(events []consent.Event) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d", events[0].Subscriber, events[0].Seq)
-	for _, e := range events {
-		fmt.Fprintf(h, "\x00%s", e.ID)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	return s.Commit(ctx, consent.Write{Events: events})
 }
 
 // Ledger returns the subscriber's events by Seq, or none if there are none.
@@ -362,7 +289,7 @@ func (s *Store) EventsByMagnet(ctx context.Context, magnetID string, from, to ti
 	for {
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
-			IndexName:                 aws.String(magnetIndex),
+			IndexName:                 aws.String(gsi1Index),
 			KeyConditionExpression:    expr.KeyCondition(),
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
@@ -426,35 +353,18 @@ func (s *Store) decodeCursor(cursor, magnetID string) (map[string]types.Attribut
 }
 
 // Claim records key until expiresAt unless an unexpired record of key exists,
-// and reports whether this call created it, with one conditional PutItem. A
-// record counts as expired once now >= its expiry, whether or not DynamoDB's
-// TTL sweep (which can lag by days) has removed it. Times are kept in whole
-// Unix seconds, as TTL requires: expiresAt is rounded up, now down, so a
-// claim never ends early.
+// and reports whether this call created it: a Commit of one claim without a
+// value, so one conditional PutItem. A record counts as expired once now >=
+// its expiry, whether or not DynamoDB's TTL sweep (which can lag by days)
+// has removed it. Times are kept in whole Unix seconds, as TTL requires:
+// expiresAt is rounded up, now down, so a claim never ends early.
 func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
-	item, err := attributevalue.MarshalMap(claimItem{PK: claimPrefix + key, SK: claimSK, ExpiresAt: ceilUnix(expiresAt)})
-	if err != nil {
-		return false, fmt.Errorf("claim: encode: %w", err)
-	}
-	cond := expression.AttributeNotExists(expression.Name("pk")).
-		Or(expression.Name("expires_at").LessThanEqual(expression.Value(now.Unix())))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return false, fmt.Errorf("claim: build condition: %w", err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.table),
-		Item:                      item,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	var held *types.ConditionalCheckFailedException
-	if errors.As(err, &held) {
+	err := s.Commit(ctx, consent.Write{Claims: []consent.ClaimRecord{{Key: key, ExpiresAt: expiresAt}}, Now: now})
+	if errors.Is(err, consent.ErrClaimTaken) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("claim: %w", err)
+		return false, err
 	}
 	return true, nil
 }

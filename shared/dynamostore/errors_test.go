@@ -21,20 +21,29 @@ import (
 // The emulator cannot produce every error DynamoDB can (a concurrent
 // transaction conflict, throttling), so their mapping is checked here.
 type failingAPI struct {
-	err error
-	tx  *dynamodb.TransactWriteItemsInput
+	err   error
+	tx    *dynamodb.TransactWriteItemsInput
+	calls int
 }
 
 func (f *failingAPI) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.calls++
 	return nil, f.err
 }
 
 func (f *failingAPI) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	f.calls++
 	return nil, f.err
 }
 
 func (f *failingAPI) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	f.calls++
 	f.tx = in
+	return nil, f.err
+}
+
+func (f *failingAPI) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	f.calls++
 	return nil, f.err
 }
 
@@ -48,72 +57,124 @@ func cancelled(codes ...string) error {
 		Err: &types.TransactionCanceledException{Message: aws.String("cancelled"), CancellationReasons: reasons}}
 }
 
-func TestAppendErrorMapping(t *testing.T) {
+func TestCommitErrorMapping(t *testing.T) {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	one := []consent.Event{{Subscriber: "s", Seq: 4, ID: "a", At: at, Magnet: "m"}}
-	two := []consent.Event{{Subscriber: "s", Seq: 4, ID: "a", At: at, Magnet: "m"}, {Subscriber: "s", Seq: 5, ID: "b", At: at, Magnet: "m"}}
+	ev := func(seq int, id string) consent.Event {
+		return consent.Event{Subscriber: "s", Seq: seq, ID: id, At: at, Magnet: "m"}
+	}
+	j1 := consent.Job{ID: "j1", State: consent.JobPending, CreatedAt: at}
+	k1 := consent.ClaimRecord{Key: "k1", Value: "v", ExpiresAt: at.Add(time.Hour)}
+	one := consent.Write{Now: at, Events: []consent.Event{ev(4, "a")}}
+	two := consent.Write{Now: at, Events: []consent.Event{ev(4, "a"), ev(5, "b")}}
+	jobOnly := consent.Write{Now: at, Jobs: []consent.Job{j1}}
+	claimOnly := consent.Write{Now: at, Claims: []consent.ClaimRecord{k1}}
+	// Transaction items: 0 the event, 1 the job, 2 the claim.
+	mixed := consent.Write{Now: at, Events: []consent.Event{ev(4, "a")}, Jobs: []consent.Job{j1}, Claims: []consent.ClaimRecord{k1}}
+	conditionFailed := &smithy.OperationError{Err: &types.ConditionalCheckFailedException{}}
 	throttled := &types.ProvisionedThroughputExceededException{Message: aws.String("slow down")}
 	tests := []struct {
-		name         string
-		events       []consent.Event
-		err          error
-		wantConflict bool
-		wantSeq      string // the position the error names
+		name           string
+		w              consent.Write
+		err            error
+		wantConflict   bool
+		wantClaimTaken bool
+		wantPrefix     string // what the error names first
 	}{
-		{"put: condition failed", one, &smithy.OperationError{Err: &types.ConditionalCheckFailedException{}}, true, "event 4"},
-		{"put: throttled", one, throttled, false, "event 4"},
-		{"tx: second condition failed", two, cancelled("None", "ConditionalCheckFailed"), true, "event 5"},
-		{"tx: concurrent transaction", two, cancelled("TransactionConflict", "None"), true, "event 4"},
-		{"tx: other cancellation", two, cancelled("None", "ValidationError"), false, "events 4-5"},
-		{"tx: throttled", two, throttled, false, "events 4-5"},
+		{"put event: condition failed", one, conditionFailed, true, false, "append event 4:"},
+		{"put event: throttled", one, throttled, false, false, "append event 4:"},
+		{"put job: condition failed", jobOnly, conditionFailed, true, false, "create job j1:"},
+		{"put claim: condition failed", claimOnly, conditionFailed, true, true, "claim k1:"},
+		{"put claim: throttled", claimOnly, throttled, false, false, "claim k1:"},
+		{"tx: second event's condition failed", two, cancelled("None", "ConditionalCheckFailed"), true, false, "append event 5:"},
+		{"tx: concurrent transaction", two, cancelled("TransactionConflict", "None"), true, false, "append event 4:"},
+		{"tx: job's condition failed", mixed, cancelled("None", "ConditionalCheckFailed", "None"), true, false, "create job j1:"},
+		{"tx: claim's condition failed", mixed, cancelled("None", "None", "ConditionalCheckFailed"), true, true, "claim k1:"},
+		{"tx: event's and claim's conditions failed", mixed, cancelled("ConditionalCheckFailed", "None", "ConditionalCheckFailed"), true, true, "claim k1:"},
+		{"tx: concurrent transaction on the claim", mixed, cancelled("None", "None", "TransactionConflict"), true, false, "claim k1:"},
+		{"tx: other cancellation", two, cancelled("None", "ValidationError"), false, false, "commit events 4-5:"},
+		{"tx: throttled", mixed, throttled, false, false, "commit event 4, 1 job, 1 claim:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			api := &failingAPI{err: tc.err}
-			err := dynamostore.New(api, "table").Append(context.Background(), tc.events)
+			err := dynamostore.New(api, "table").Commit(context.Background(), tc.w)
 			if err == nil {
 				t.Fatal("got nil error, want one")
 			}
 			if got := errors.Is(err, consent.ErrConflict); got != tc.wantConflict {
 				t.Errorf("errors.Is(%v, ErrConflict): got %v, want %v", err, got, tc.wantConflict)
 			}
+			if got := errors.Is(err, consent.ErrClaimTaken); got != tc.wantClaimTaken {
+				t.Errorf("errors.Is(%v, ErrClaimTaken): got %v, want %v", err, got, tc.wantClaimTaken)
+			}
 			if !tc.wantConflict && !errors.Is(err, tc.err) {
 				t.Errorf("got %v, want it to wrap the SDK error", err)
 			}
-			if want := "append " + tc.wantSeq + ":"; !strings.HasPrefix(err.Error(), want) {
-				t.Errorf("got message %q, want it to start with %q", err.Error(), want)
+			if !strings.HasPrefix(err.Error(), tc.wantPrefix) {
+				t.Errorf("got message %q, want it to start with %q", err.Error(), tc.wantPrefix)
 			}
 		})
 	}
 }
 
+// TestCommitTooLarge checks that a Write over DynamoDB's transaction limit
+// fails before any request, with an error that is not a conflict.
+func TestCommitTooLarge(t *testing.T) {
+	api := &failingAPI{err: errors.New("unexpected call")}
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := consent.Write{Now: at, Jobs: []consent.Job{{ID: "j", State: consent.JobPending}}}
+	for i := range consent.MaxBatch {
+		w.Claims = append(w.Claims, consent.ClaimRecord{Key: fmt.Sprint(i), ExpiresAt: at})
+	}
+	err := dynamostore.New(api, "table").Commit(context.Background(), w)
+	if err == nil || errors.Is(err, consent.ErrConflict) {
+		t.Errorf("Commit of %d items: got %v, want an error that is not ErrConflict", consent.MaxBatch+1, err)
+	}
+	if api.calls != 0 {
+		t.Errorf("Commit of %d items: got %d requests, want none", consent.MaxBatch+1, api.calls)
+	}
+}
+
 func TestTransactionRequestToken(t *testing.T) {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	batch := func(firstSeq int, ids ...string) []consent.Event {
-		var events []consent.Event
-		for i, id := range ids {
-			events = append(events, consent.Event{Subscriber: "s", Seq: firstSeq + i, ID: id, At: at, Magnet: "m"})
+	write := func(firstSeq int, ids ...string) consent.Write {
+		w := consent.Write{
+			Now:    at,
+			Jobs:   []consent.Job{{ID: "j1", State: consent.JobPending, CreatedAt: at, Email: "a@example.com"}},
+			Claims: []consent.ClaimRecord{{Key: "k1", Value: "v1", ExpiresAt: at.Add(time.Hour)}},
 		}
-		return events
+		for i, id := range ids {
+			w.Events = append(w.Events, consent.Event{Subscriber: "s", Seq: firstSeq + i, ID: id, At: at, Magnet: "m"})
+		}
+		return w
 	}
-	token := func(events []consent.Event) string {
+	token := func(w consent.Write) string {
 		api := &failingAPI{err: errors.New("offline")}
-		_ = dynamostore.New(api, "table").Append(context.Background(), events)
+		_ = dynamostore.New(api, "table").Commit(context.Background(), w)
 		if api.tx == nil {
 			t.Fatal("no transaction sent")
 		}
 		return aws.ToString(api.tx.ClientRequestToken)
 	}
-	a := token(batch(1, "x", "y"))
+	a := token(write(1, "x", "y"))
 	if len(a) == 0 || len(a) > 36 {
 		t.Errorf("token %q: got %d characters, want 1 to 36", a, len(a))
 	}
-	if again := token(batch(1, "x", "y")); again != a {
-		t.Errorf("same batch twice: got tokens %q and %q, want equal (retries must be idempotent)", a, again)
+	if again := token(write(1, "x", "y")); again != a {
+		t.Errorf("same write twice: got tokens %q and %q, want equal (retries must be idempotent)", a, again)
 	}
-	for name, other := range map[string][]consent.Event{
-		"other position": batch(2, "x", "y"),
-		"other ids":      batch(1, "x", "z"),
+	otherJob := write(1, "x", "y")
+	otherJob.Jobs[0].Email = "b@example.com"
+	otherClaim := write(1, "x", "y")
+	otherClaim.Claims[0].Value = "v2"
+	otherNow := write(1, "x", "y")
+	otherNow.Now = at.Add(time.Second)
+	for name, other := range map[string]consent.Write{
+		"other position":    write(2, "x", "y"),
+		"other ids":         write(1, "x", "z"),
+		"other job content": otherJob,
+		"other claim value": otherClaim,
+		"other time":        otherNow,
 	} {
 		if got := token(other); got == a {
 			t.Errorf("%s: got the same token %q, want a different one", name, got)
@@ -141,6 +202,21 @@ func TestReadErrorsAreWrapped(t *testing.T) {
 	}
 	if _, err := s.Wording(ctx, "m", "w1"); !errors.Is(err, boom) || errors.Is(err, consent.ErrNotFound) {
 		t.Errorf("Wording: got %v, want it to wrap %v and not ErrNotFound", err, boom)
+	}
+	if _, err := s.GetClaim(ctx, "k", at); !errors.Is(err, boom) || errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("GetClaim: got %v, want it to wrap %v and not ErrNotFound", err, boom)
+	}
+	if _, err := s.Job(ctx, "j"); !errors.Is(err, boom) || errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("Job: got %v, want it to wrap %v and not ErrNotFound", err, boom)
+	}
+	if _, err := s.DueJobs(ctx, at, 10); !errors.Is(err, boom) {
+		t.Errorf("DueJobs: got %v, want it to wrap %v", err, boom)
+	}
+	for _, from := range []consent.JobState{consent.JobPending, consent.JobFailed} {
+		u := consent.JobUpdate{ID: "j", From: from, To: consent.JobPending, UpdatedAt: at}
+		if _, err := s.UpdateJob(ctx, u); !errors.Is(err, boom) || errors.Is(err, consent.ErrNotFound) || errors.Is(err, consent.ErrConflict) {
+			t.Errorf("UpdateJob from %s: got %v, want it to wrap %v and neither ErrNotFound nor ErrConflict", from, err, boom)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package dynamostore_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -35,6 +36,10 @@ func (p *pagedTable) TransactWriteItems(_ context.Context, in *dynamodb.Transact
 		p.items = append(p.items, w.Put.Item)
 	}
 	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
+func (p *pagedTable) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return nil, errors.New("pagedTable: UpdateItem not supported")
 }
 
 func (p *pagedTable) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {

@@ -18,7 +18,7 @@ import (
 
 // recordingAPI passes calls to the emulator and records which operations
 // the store made. With hideOldItem set it drops the stored item from a
-// refused PutItem's error, as an emulator without
+// refused PutItem's or UpdateItem's error, as an emulator without
 // ReturnValuesOnConditionCheckFailure would.
 type recordingAPI struct {
 	next        dynamostore.API
@@ -60,6 +60,16 @@ func (r *recordingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, optFn
 func (r *recordingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	r.record("TransactWriteItems")
 	return r.next.TransactWriteItems(ctx, in, optFns...)
+}
+
+func (r *recordingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	r.record("UpdateItem")
+	out, err := r.next.UpdateItem(ctx, in, optFns...)
+	var failed *types.ConditionalCheckFailedException
+	if r.hideOldItem && errors.As(err, &failed) {
+		failed.Item = nil
+	}
+	return out, err
 }
 
 // TestArchiveWordingCalls pins the DynamoDB operations ArchiveWording and

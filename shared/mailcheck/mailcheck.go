@@ -10,7 +10,6 @@
 package mailcheck
 
 import (
-	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -21,7 +20,7 @@ import (
 // ErrInvalidMessage is wrapped by every error Check returns. Match it with
 // errors.Is. The wrapping text names the offending field but never repeats
 // an address or a header value, so it is safe to log.
-var ErrInvalidMessage = errors.New("invalid email message")
+var ErrInvalidMessage = fmt.Errorf("invalid email message: %w", consent.ErrRejected)
 
 // Limits Amazon SES puts on custom headers (sesv2 types.MessageHeader).
 const (

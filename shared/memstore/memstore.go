@@ -20,11 +20,23 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	ledger   map[string][]consent.Event
-	claims   map[string]time.Time
+	claims   map[string]claim
+	jobs     map[string]consent.Job
 	wordings map[string]consent.WordingVersion // by version id
 	links    map[wordingLink]bool
 	writes   int
 }
+
+// claim is a TTL record. Like the SQLite and DynamoDB stores it keeps
+// expiresAt in whole Unix seconds, rounded up, and compares it with now
+// rounded down, so it expires at the same instant as theirs.
+type claim struct {
+	value     string
+	expiresAt int64
+}
+
+// heldAt reports whether the claim is unexpired at now.
+func (c claim) heldAt(now time.Time) bool { return now.Unix() < c.expiresAt }
 
 // wordingLink records that a magnet uses a wording version.
 type wordingLink struct{ magnet, id string }
@@ -33,47 +45,77 @@ type wordingLink struct{ magnet, id string }
 func New() *Store {
 	return &Store{
 		ledger:   map[string][]consent.Event{},
-		claims:   map[string]time.Time{},
+		claims:   map[string]claim{},
+		jobs:     map[string]consent.Job{},
 		wordings: map[string]consent.WordingVersion{},
 		links:    map[wordingLink]bool{},
 	}
 }
 
-// Writes counts successful write calls that changed something: Append,
-// created Claims, and ArchiveWording calls that stored a version or a link.
+// Writes counts successful write calls that changed something: Commits
+// (and so Appends and created Claims), UpdateJobs, and ArchiveWording calls
+// that stored a version or a link.
 func (s *Store) Writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.writes
 }
 
-// Append implements consent.Store.
-func (s *Store) Append(_ context.Context, events []consent.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	if err := consent.CheckBatch(events); err != nil {
+// Append implements consent.Store as a Commit of events alone.
+func (s *Store) Append(ctx context.Context, events []consent.Event) error {
+	return s.Commit(ctx, consent.Write{Events: events})
+}
+
+// Commit implements consent.Store. A taken claim is reported before a taken
+// event position or job id, as the other stores do. It fails, without
+// wrapping consent.ErrConflict, if w breaks the rules checkWrite enforces.
+func (s *Store) Commit(_ context.Context, w consent.Write) error {
+	if err := checkWrite(w); err != nil {
 		return err
+	}
+	if len(w.Events) == 0 && len(w.Jobs) == 0 && len(w.Claims) == 0 {
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sub := events[0].Subscriber
-	taken := map[int]bool{}
-	for _, e := range s.ledger[sub] {
-		taken[e.Seq] = true
-	}
-	for _, e := range events {
-		if taken[e.Seq] {
-			return fmt.Errorf("append event %d: %w", e.Seq, consent.ErrConflict)
+	for _, c := range w.Claims {
+		if held, ok := s.claims[c.Key]; ok && held.heldAt(w.Now) {
+			return fmt.Errorf("claim %s: %w: %w", c.Key, consent.ErrClaimTaken, consent.ErrConflict)
 		}
 	}
-	l := slices.Clone(s.ledger[sub])
-	for _, e := range events {
-		e.At = e.At.UTC()
-		l = append(l, e)
+	if len(w.Events) > 0 {
+		taken := map[int]bool{}
+		for _, e := range s.ledger[w.Events[0].Subscriber] {
+			taken[e.Seq] = true
+		}
+		for _, e := range w.Events {
+			if taken[e.Seq] {
+				return fmt.Errorf("append event %d: %w", e.Seq, consent.ErrConflict)
+			}
+		}
 	}
-	slices.SortFunc(l, func(a, b consent.Event) int { return a.Seq - b.Seq })
-	s.ledger[sub] = l
+	for _, j := range w.Jobs {
+		if _, ok := s.jobs[j.ID]; ok {
+			return fmt.Errorf("create job %s: %w", j.ID, consent.ErrConflict)
+		}
+	}
+
+	if len(w.Events) > 0 {
+		sub := w.Events[0].Subscriber
+		l := slices.Clone(s.ledger[sub])
+		for _, e := range w.Events {
+			e.At = e.At.UTC()
+			l = append(l, e)
+		}
+		slices.SortFunc(l, func(a, b consent.Event) int { return a.Seq - b.Seq })
+		s.ledger[sub] = l
+	}
+	for _, j := range w.Jobs {
+		s.jobs[j.ID] = normalJob(j)
+	}
+	for _, c := range w.Claims {
+		s.claims[c.Key] = claim{value: c.Value, expiresAt: ceilUnix(c.ExpiresAt)}
+	}
 	s.writes++
 	return nil
 }
@@ -128,16 +170,27 @@ func (s *Store) EventsByMagnet(_ context.Context, magnetID string, from, to time
 	return all[offset:end], next, nil
 }
 
-// Claim implements consent.Store.
-func (s *Store) Claim(_ context.Context, key string, now, expiresAt time.Time) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if exp, ok := s.claims[key]; ok && now.Before(exp) {
+// Claim implements consent.Store as a Commit of one claim without a value.
+func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
+	err := s.Commit(ctx, consent.Write{Claims: []consent.ClaimRecord{{Key: key, ExpiresAt: expiresAt}}, Now: now})
+	if errors.Is(err, consent.ErrClaimTaken) {
 		return false, nil
 	}
-	s.claims[key] = expiresAt
-	s.writes++
+	if err != nil {
+		return false, err
+	}
 	return true, nil
+}
+
+// GetClaim implements consent.Store.
+func (s *Store) GetClaim(_ context.Context, key string, now time.Time) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.claims[key]
+	if !ok || !c.heldAt(now) {
+		return "", fmt.Errorf("claim %s: %w", key, consent.ErrNotFound)
+	}
+	return c.value, nil
 }
 
 // ArchiveWording implements consent.Store. It fails, without wrapping

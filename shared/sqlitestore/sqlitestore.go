@@ -3,7 +3,8 @@
 // pure-Go SQLite, so binaries need no cgo.
 //
 // The database runs in WAL mode, so another process (a second server, the
-// sqlite3 shell, a backup) may read the file while this one writes. Writers
+// sqlite3 shell, a backup) may read the file while this one writes. Writes
+// through one Store take turns in order; writers in different processes
 // wait up to five seconds for each other before failing.
 package sqlitestore
 
@@ -18,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -29,11 +31,12 @@ import (
 // schemaVersion is stored in PRAGMA user_version: the number of
 // migrations applied. To change the schema, bump it and append a step to
 // migrations.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations[v] takes a database from schema version v to v+1; a new file
-// runs them all. Every statement is idempotent. Released steps never change:
-// files in the field were made by them.
+// runs them all. Steps run in one transaction with the version bump, so each
+// runs once per file; CREATE statements are idempotent besides. Released
+// steps never change: files in the field were made by them.
 //
 // Version 1:
 //   - events: one row per ledger event. data holds the whole event as JSON;
@@ -46,6 +49,15 @@ const schemaVersion = 2
 //   - wordings: archived consent wording versions, immutable once written;
 //     archived_at is the UTC time (timeLayout) of the first archive.
 //   - magnet_wordings: which magnet used which version.
+//
+// Version 3:
+//   - jobs: delivery jobs (the outbox). data holds the whole job as JSON;
+//     state, created_at (timeLayout), lease_until (timeLayout, the zero time
+//     when there is no lease) and expires_at (Unix seconds, NULL for no TTL)
+//     are copies used by queries. Index jobs_due lists pending and sending
+//     jobs oldest first.
+//   - claims.value: the value a Commit stored with a claim; empty for a
+//     claim made by Claim.
 var migrations = [schemaVersion]string{
 	`
 CREATE TABLE IF NOT EXISTS events (
@@ -78,6 +90,19 @@ CREATE TABLE IF NOT EXISTS magnet_wordings (
 	PRIMARY KEY (magnet, wording_id)
 ) STRICT, WITHOUT ROWID;
 `,
+	`
+CREATE TABLE IF NOT EXISTS jobs (
+	id          TEXT PRIMARY KEY,
+	state       TEXT NOT NULL,
+	created_at  TEXT NOT NULL,
+	lease_until TEXT NOT NULL,
+	expires_at  INTEGER,
+	data        TEXT NOT NULL CHECK (json_valid(data))
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (created_at, id) WHERE state IN ('pending', 'sending');
+CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at);
+ALTER TABLE claims ADD COLUMN value TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // timeLayout formats event times as fixed-width UTC text that sorts in time
@@ -88,6 +113,50 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 // concurrent use.
 type Store struct {
 	db *sql.DB
+	// writer is held by the one write transaction in flight (see
+	// beginWrite).
+	writer chan struct{}
+}
+
+// writeTx is a write transaction that holds the store's writer slot until
+// it commits or rolls back.
+type writeTx struct {
+	*sql.Tx
+	release func()
+}
+
+// beginWrite starts a write transaction once no other one of this Store is
+// in flight. SQLite lets one connection write at a time anyway; queueing
+// here is first come, first served and gives up when ctx ends, whereas
+// writers left to SQLite's busy handler poll, and under a burst of sign-ups
+// some waited past busy_timeout and failed with SQLITE_BUSY. busy_timeout
+// still covers writers in other processes.
+func (s *Store) beginWrite(ctx context.Context) (*writeTx, error) {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release := sync.OnceFunc(func() { <-s.writer })
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return &writeTx{Tx: tx, release: release}, nil
+}
+
+// Commit commits the transaction and frees the writer slot.
+func (t *writeTx) Commit() error {
+	defer t.release()
+	return t.Tx.Commit()
+}
+
+// Rollback rolls the transaction back, unless it has ended, and frees the
+// writer slot.
+func (t *writeTx) Rollback() error {
+	defer t.release()
+	return t.Tx.Rollback()
 }
 
 var _ consent.Store = (*Store)(nil)
@@ -101,7 +170,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, writer: make(chan struct{}, 1)}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite store: %w", err)
@@ -169,23 +238,83 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Append writes events in one transaction, all or nothing. The events must
-// belong to one subscriber and have consecutive Seq values starting at 1 or
-// more; otherwise nothing is written and the error does not wrap
-// consent.ErrConflict. If any position is taken the error wraps
-// consent.ErrConflict. Times are stored in UTC with nanoseconds.
+// Append writes events in one transaction, all or nothing: it is Commit
+// with events alone. The events must belong to one subscriber and have
+// consecutive Seq values starting at 1 or more; otherwise nothing is written
+// and the error does not wrap consent.ErrConflict. If any position is taken
+// the error wraps consent.ErrConflict. Times are stored in UTC with
+// nanoseconds.
 func (s *Store) Append(ctx context.Context, events []consent.Event) error {
+	return s.Commit(ctx, consent.Write{Events: events})
+}
+
+// Commit writes w in one transaction, all or nothing: claims first, then
+// events, then jobs. If a claim's key is held by a record unexpired at w.Now
+// the error wraps consent.ErrClaimTaken and consent.ErrConflict (this wins
+// over a taken position); if an event position or job id is taken it wraps
+// consent.ErrConflict. Claim expiries are kept in whole Unix seconds as in
+// Claim, and so is a job's ExpiresAt (rounded up). It fails, without
+// wrapping consent.ErrConflict, if w breaks the rules checkWrite enforces.
+func (s *Store) Commit(ctx context.Context, w consent.Write) error {
+	if err := checkWrite(w); err != nil {
+		return err
+	}
+	if len(w.Events) == 0 && len(w.Jobs) == 0 && len(w.Claims) == 0 {
+		return nil
+	}
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("commit: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := insertClaims(ctx, tx.Tx, w.Claims, w.Now); err != nil {
+		return err
+	}
+	if err := insertEvents(ctx, tx.Tx, w.Events); err != nil {
+		return err
+	}
+	if err := insertJobs(ctx, tx.Tx, w.Jobs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// insertClaims creates or takes over (if expired at now) each claim.
+func insertClaims(ctx context.Context, tx *sql.Tx, claims []consent.ClaimRecord, now time.Time) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `
+		INSERT INTO claims (key, value, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+		WHERE claims.expires_at <= ?`)
+	if err != nil {
+		return fmt.Errorf("claim: prepare: %w", err)
+	}
+	defer stmt.Close()
+	for _, c := range claims {
+		res, err := stmt.ExecContext(ctx, c.Key, c.Value, ceilUnix(c.ExpiresAt), now.Unix())
+		if err != nil {
+			return fmt.Errorf("claim %s: %w", c.Key, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("claim %s: %w", c.Key, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("claim %s: %w: %w", c.Key, consent.ErrClaimTaken, consent.ErrConflict)
+		}
+	}
+	return nil
+}
+
+func insertEvents(ctx context.Context, tx *sql.Tx, events []consent.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if err := consent.CheckBatch(events); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("append events: begin: %w", err)
-	}
-	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, "INSERT INTO events (subscriber, seq, magnet, at, data) VALUES (?, ?, ?, ?, ?)")
 	if err != nil {
 		return fmt.Errorf("append events: prepare: %w", err)
@@ -204,9 +333,6 @@ func (s *Store) Append(ctx context.Context, events []consent.Event) error {
 		if err != nil {
 			return fmt.Errorf("append event %d: %w", e.Seq, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("append events: commit: %w", err)
 	}
 	return nil
 }
@@ -341,39 +467,63 @@ func decodeCursor(cursor string) (position, error) {
 }
 
 // Claim records key until expiresAt unless an unexpired record of key exists,
-// and reports whether this call created it. A record counts as expired once
-// now >= its expiry, whether or not DeleteExpired has removed it. Times are
-// kept in whole Unix seconds: expiresAt is rounded up, now down, so a claim
-// never ends early.
+// and reports whether this call created it: a Commit of one claim without a
+// value. A record counts as expired once now >= its expiry, whether or not
+// DeleteExpired has removed it. Times are kept in whole Unix seconds:
+// expiresAt is rounded up, now down, so a claim never ends early.
 func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `
-		INSERT INTO claims (key, expires_at) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
-		WHERE claims.expires_at <= ?`,
-		key, ceilUnix(expiresAt), now.Unix())
-	if err != nil {
-		return false, fmt.Errorf("claim: %w", err)
+	err := s.Commit(ctx, consent.Write{Claims: []consent.ClaimRecord{{Key: key, ExpiresAt: expiresAt}}, Now: now})
+	if errors.Is(err, consent.ErrClaimTaken) {
+		return false, nil
 	}
-	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("claim: %w", err)
+		return false, err
 	}
-	return n == 1, nil
+	return true, nil
 }
 
-// DeleteExpired removes claims that expired at or before now, as DynamoDB's
-// TTL sweep does for the same attribute, and returns how many it removed.
-// Claim already ignores expired records, so this only reclaims space.
+// GetClaim returns the value of claim key if it is unexpired at now (by the
+// same whole-second rule as Claim), or an error wrapping
+// consent.ErrNotFound. A claim made by Claim has the value "".
+func (s *Store) GetClaim(ctx context.Context, key string, now time.Time) (string, error) {
+	var value string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM claims WHERE key = ? AND expires_at > ?", key, now.Unix()).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("claim %s: %w", key, consent.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("claim %s: %w", key, err)
+	}
+	return value, nil
+}
+
+// DeleteExpired removes claims and jobs that expired at or before now (in
+// Unix seconds), as DynamoDB's TTL sweep does for the same attribute, and
+// returns how many it removed. Jobs without an expiry stay. Claim, Commit
+// and GetClaim already ignore expired claims, so this only reclaims space.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM claims WHERE expires_at <= ?", now.Unix())
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("delete expired claims: %w", err)
+		return 0, fmt.Errorf("delete expired: begin: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("delete expired claims: %w", err)
+	defer tx.Rollback()
+	var total int64
+	for _, table := range []string{"claims", "jobs"} {
+		// table is one of two constants.
+		res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE expires_at <= ?", now.Unix())
+		if err != nil {
+			return 0, fmt.Errorf("delete expired %s: %w", table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("delete expired %s: %w", table, err)
+		}
+		total += n
 	}
-	return n, nil
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("delete expired: commit: %w", err)
+	}
+	return total, nil
 }
 
 // ceilUnix is t in Unix seconds, rounded up.
@@ -395,7 +545,7 @@ func (s *Store) ArchiveWording(ctx context.Context, magnetID string, v consent.W
 	if err := checkArchive(magnetID, v, at); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("archive wording %s: begin: %w", v.ID, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,63 +90,90 @@ func TestSecondReader(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*) FROM claims").Scan(&claims); err != nil {
 		t.Fatal(err)
 	}
-	if mode != "wal" || version != 2 || claims != 1 {
-		t.Errorf("second reader: got journal_mode %q, user_version %d, %d claims; want wal, 2, 1", mode, version, claims)
+	if mode != "wal" || version != 3 || claims != 1 {
+		t.Errorf("second reader: got journal_mode %q, user_version %d, %d claims; want wal, 3, 1", mode, version, claims)
 	}
 }
 
-// TestMigratesVersion1 opens a file as schema version 1 left it and checks
-// that it is brought to version 2 with its data intact and wordings usable.
-func TestMigratesVersion1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "consent.db")
-	v1, err := os.ReadFile(filepath.Join("testdata", "schema-v1.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(string(v1)); err != nil {
-		t.Fatalf("create version 1 file: %v", err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+// TestMigrates opens files as older schema versions left them and checks
+// that they are brought to version 3 with their data intact and the newer
+// tables usable.
+func TestMigrates(t *testing.T) {
+	for _, tc := range []struct {
+		file        string
+		wantWording bool // the file holds wording w-old for magnet guide
+	}{
+		{"schema-v1.sql", false},
+		{"schema-v2.sql", true},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "consent.db")
+			old, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(string(old)); err != nil {
+				t.Fatalf("create old file: %v", err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
 
-	s := open(t, path)
-	ctx := context.Background()
-	if got := userVersion(t, path); got != 2 {
-		t.Errorf("user_version after Open: got %d, want 2", got)
-	}
-	events, err := s.Ledger(ctx, "sub1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(events) != 1 || events[0].ID != "e1" || events[0].Email != "ann@example.com" {
-		t.Errorf("Ledger of the version 1 subscriber: got %+v, want event e1 of ann@example.com", events)
-	}
-	if ok, err := s.Claim(ctx, "held", time.Unix(1_000_000, 0), time.Unix(2_000_000, 0)); err != nil || ok {
-		t.Errorf("Claim of a key held in the version 1 file: got %v, %v, want false, nil", ok, err)
-	}
-	v := consent.NewWordingVersion(magnet.Magnet{ConsentWording: "Yes, email me.", Frequency: "monthly"})
-	at := time.Date(2025, 5, 6, 7, 8, 9, 10, time.UTC)
-	if err := s.ArchiveWording(ctx, "guide", v, at); err != nil {
-		t.Fatalf("ArchiveWording on a migrated file: %v", err)
-	}
-	got, err := s.Wording(ctx, "guide", v.ID)
-	v.ArchivedAt = at
-	if err != nil || got != v {
-		t.Errorf("Wording on a migrated file: got %+v, %v, want %+v, nil", got, err, v)
-	}
+			s := open(t, path)
+			ctx := context.Background()
+			if got := userVersion(t, path); got != 3 {
+				t.Errorf("user_version after Open: got %d, want 3", got)
+			}
+			events, err := s.Ledger(ctx, "sub1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != 1 || events[0].ID != "e1" || events[0].Email != "ann@example.com" {
+				t.Errorf("Ledger of the old file's subscriber: got %+v, want event e1 of ann@example.com", events)
+			}
+			now := time.Unix(1_000_000, 0)
+			if ok, err := s.Claim(ctx, "held", now, now.Add(time.Hour)); err != nil || ok {
+				t.Errorf("Claim of a key held in the old file: got %v, %v, want false, nil", ok, err)
+			}
+			if got, err := s.GetClaim(ctx, "held", now); err != nil || got != "" {
+				t.Errorf("GetClaim of a key held in the old file: got %q, %v, want \"\", nil", got, err)
+			}
+			if tc.wantWording {
+				if v, err := s.Wording(ctx, "guide", "w-old"); err != nil || v.Wording != "Yes, email me." {
+					t.Errorf("Wording of the old file: got %+v, %v, want w-old", v, err)
+				}
+			}
+			v := consent.NewWordingVersion(magnet.Magnet{ConsentWording: "Yes, email me.", Frequency: "monthly"})
+			at := time.Date(2025, 5, 6, 7, 8, 9, 10, time.UTC)
+			if err := s.ArchiveWording(ctx, "guide", v, at); err != nil {
+				t.Fatalf("ArchiveWording on a migrated file: %v", err)
+			}
+			v.ArchivedAt = at
+			j := consent.Job{ID: "j1", State: consent.JobPending, CreatedAt: at, Email: "ann@example.com", ExpiresAt: time.Date(2025, 6, 6, 0, 0, 0, 0, time.UTC)}
+			w := consent.Write{Now: now, Jobs: []consent.Job{j}, Claims: []consent.ClaimRecord{{Key: "new", Value: "v", ExpiresAt: now.Add(time.Hour)}}}
+			if err := s.Commit(ctx, w); err != nil {
+				t.Fatalf("Commit on a migrated file: %v", err)
+			}
 
-	// Opening the migrated file again migrates nothing and keeps the data.
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	again := open(t, path)
-	if got, err := again.Wording(ctx, "guide", v.ID); err != nil || got != v {
-		t.Errorf("Wording after reopening: got %+v, %v, want %+v, nil", got, err, v)
+			// Opening the migrated file again migrates nothing and keeps the data.
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			again := open(t, path)
+			if got, err := again.Wording(ctx, "guide", v.ID); err != nil || got != v {
+				t.Errorf("Wording after reopening: got %+v, %v, want %+v, nil", got, err, v)
+			}
+			if got, err := again.Job(ctx, "j1"); err != nil || got != j {
+				t.Errorf("Job after reopening: got %+v, %v, want %+v, nil", got, err, j)
+			}
+			if got, err := again.GetClaim(ctx, "new", now); err != nil || got != "v" {
+				t.Errorf("GetClaim after reopening: got %q, %v, want \"v\", nil", got, err)
+			}
+		})
 	}
 }
 
@@ -206,29 +234,92 @@ func TestClaimRoundsToSeconds(t *testing.T) {
 }
 
 func TestDeleteExpired(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "consent.db"))
+	path := filepath.Join(t.TempDir(), "consent.db")
+	s := open(t, path)
 	ctx := context.Background()
 	now := time.Unix(1_000_000, 0)
-	for key, expires := range map[string]time.Time{
+	expiries := map[string]time.Time{
 		"past":   now.Add(-time.Second),
 		"now":    now,
 		"future": now.Add(time.Second),
-	} {
-		if _, err := s.Claim(ctx, key, now.Add(-time.Hour), expires); err != nil {
-			t.Fatal(err)
-		}
+	}
+	w := consent.Write{Now: now.Add(-time.Hour)}
+	for key, expires := range expiries {
+		w.Claims = append(w.Claims, consent.ClaimRecord{Key: key, Value: key, ExpiresAt: expires})
+		w.Jobs = append(w.Jobs, consent.Job{ID: key, State: consent.JobPending, ExpiresAt: expires})
+	}
+	w.Jobs = append(w.Jobs, consent.Job{ID: "forever", State: consent.JobPending}) // no expiry
+	if err := s.Commit(ctx, w); err != nil {
+		t.Fatal(err)
 	}
 	n, err := s.DeleteExpired(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 {
-		t.Errorf("DeleteExpired: got %d removed, want 2 (past and now)", n)
+	if n != 4 {
+		t.Errorf("DeleteExpired: got %d removed, want 4 (past and now, claims and jobs)", n)
 	}
-	// The unexpired claim survived the sweep.
+	// The unexpired records survived the sweep; the others are gone.
 	if ok, err := s.Claim(ctx, "future", now, now.Add(time.Hour)); err != nil || ok {
 		t.Errorf("Claim of the unexpired key after the sweep: got %v, %v, want false, nil", ok, err)
 	}
+	for _, id := range []string{"future", "forever"} {
+		if _, err := s.Job(ctx, id); err != nil {
+			t.Errorf("Job(%q) after the sweep: got %v, want the job", id, err)
+		}
+	}
+	for _, id := range []string{"past", "now"} {
+		if _, err := s.Job(ctx, id); !errors.Is(err, consent.ErrNotFound) {
+			t.Errorf("Job(%q) after the sweep: got %v, want ErrNotFound", id, err)
+		}
+	}
+	db := readOnly(t, path)
+	var claims int
+	if err := db.QueryRow("SELECT count(*) FROM claims").Scan(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims != 1 {
+		t.Errorf("claims left after the sweep: got %d, want 1", claims)
+	}
+}
+
+// TestDueJobsUsesIndex checks that DueJobs reads index jobs_due rather than
+// scanning every job: its query must repeat the index's WHERE clause.
+func TestDueJobsUsesIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "consent.db")
+	open(t, path)
+	rows, err := readOnly(t, path).Query("EXPLAIN QUERY PLAN "+sqlitestore.DueJobsQuery, "2025", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX jobs_due") {
+		t.Errorf("query plan of DueJobs: got %q, want one step using index jobs_due (and no temp b-tree for ORDER BY)", plan)
+	}
+}
+
+// readOnly opens a second, read-only connection to the file at path, as
+// another process would.
+func readOnly(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func TestAppendAfterCloseFails(t *testing.T) {

@@ -53,6 +53,19 @@ func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		{"WordingSameIDOtherContentConflicts", testWordingConflict},
 		{"WordingInvalidArchiveRejected", testWordingInvalidArchive},
 		{"ConcurrentArchiveWording", testConcurrentArchiveWording},
+		{"CommitNothing", testCommitNothing},
+		{"CommitRoundTrip", testCommitRoundTrip},
+		{"CommitAllOrNothing", testCommitAllOrNothing},
+		{"CommitInvalidRejected", testCommitInvalid},
+		{"CommitReusesExpiredClaim", testCommitReusesExpiredClaim},
+		{"GetClaim", testGetClaim},
+		{"ConcurrentCommitClaimOneWins", testConcurrentCommitClaim},
+		{"JobRoundTrip", testJobRoundTrip},
+		{"UpdateJobLifecycle", testUpdateJobLifecycle},
+		{"UpdateJobRefused", testUpdateJobRefused},
+		{"UpdateJobLeaseTakeover", testUpdateJobLeaseTakeover},
+		{"ConcurrentUpdateJobOneWins", testConcurrentUpdateJob},
+		{"DueJobs", testDueJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

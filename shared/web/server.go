@@ -162,6 +162,8 @@ func errorStatus(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
 		return http.StatusBadRequest
+	case errors.Is(err, consent.ErrIdempotencyMismatch):
+		return http.StatusUnprocessableEntity
 	default:
 		return http.StatusInternalServerError
 	}

@@ -49,6 +49,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req.Evidence = evidence(r)
+	req.IdempotencyKey = r.Header.Get("Idempotency-Key")
+	if len(req.IdempotencyKey) > consent.MaxIdempotencyKey {
+		s.signupError(w, r, isJSON, &consent.ValidationError{Fields: map[string]string{"idempotency_key": "The Idempotency-Key header is too long."}})
+		return
+	}
 	if err := s.Service.Signup(r.Context(), req); err != nil {
 		s.signupError(w, r, isJSON, err)
 		return
@@ -153,7 +158,7 @@ func (s *Server) signupPreflight(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Methods", "POST")
-			h.Set("Access-Control-Allow-Headers", "Content-Type")
+			h.Set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key")
 			h.Set("Access-Control-Max-Age", "600")
 			h.Add("Vary", "Origin")
 			break
@@ -174,6 +179,10 @@ func (s *Server) signupError(w http.ResponseWriter, r *http.Request, isJSON bool
 		writeJSON(w, status, map[string]any{"errors": map[string]string{"body": "The request is too large."}})
 	case status == http.StatusRequestEntityTooLarge:
 		http.Error(w, "The request is too large.", status)
+	case status == http.StatusUnprocessableEntity && isJSON:
+		writeJSON(w, status, map[string]any{"errors": map[string]string{"idempotency_key": "This Idempotency-Key was used for a different request."}})
+	case status == http.StatusUnprocessableEntity:
+		http.Error(w, "This Idempotency-Key was used for a different request.", status)
 	default:
 		s.logFailure(r, "signup failed", err)
 		if isJSON {

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -42,7 +43,13 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{store: memstore.New(), mailer: &consenttest.Mailer{}}
-	e.svc = &consent.Service{Catalog: catalog, Store: e.store, Mailer: e.mailer, Keys: keys, BaseURL: "https://signup.example.com", Now: time.Now}
+	e.svc = &consent.Service{Catalog: catalog, Store: e.store, Keys: keys, BaseURL: "https://signup.example.com", Now: time.Now}
+	d := &consent.Deliverer{Service: e.svc, Mailer: e.mailer, Backoff: consent.Backoff{Attempts: 1}}
+	e.svc.Kick = func() {
+		if _, err := d.DeliverDue(context.Background(), 100); err != nil {
+			t.Errorf("deliver: %v", err)
+		}
+	}
 	srv := &web.Server{Service: e.svc, Catalog: catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	e.h = srv.Handler("")
 	return e

@@ -9,17 +9,24 @@ import (
 	"github.com/unbundled/unbundled/shared/consent"
 )
 
-// Mailer records every message sent. Set Err to make Send fail.
+// Mailer records every message sent. Set Err to make every Send fail, or
+// Script to make the first calls fail in order (nil entries succeed).
 type Mailer struct {
-	mu   sync.Mutex
-	sent []consent.Message
-	Err  error
+	mu     sync.Mutex
+	sent   []consent.Message
+	calls  int
+	Err    error
+	Script []error
 }
 
 // Send implements consent.Mailer.
 func (m *Mailer) Send(_ context.Context, msg consent.Message) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
+	if m.calls <= len(m.Script) && m.Script[m.calls-1] != nil {
+		return "", m.Script[m.calls-1]
+	}
 	if m.Err != nil {
 		return "", m.Err
 	}
@@ -42,4 +49,11 @@ func Header(msg consent.Message, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Calls counts Send calls, failed ones included.
+func (m *Mailer) Calls() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls
 }

@@ -1,0 +1,23 @@
+// Command deliver is the DeliverFunction Lambda: it consumes the table's
+// stream of new delivery jobs and sends them through SES at a steady pace.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/unbundled/unbundled/shared/awsapp"
+	"github.com/unbundled/unbundled/shared/streamdeliver"
+)
+
+func main() {
+	app, err := awsapp.New(context.Background(), os.Getenv)
+	if err != nil {
+		slog.Error("init failed", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(streamdeliver.Handler(app.Deliverer(), app.Logger))
+}

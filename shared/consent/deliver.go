@@ -1,0 +1,254 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Outcome is what one delivery attempt did.
+type Outcome string
+
+const (
+	OutcomeSent    Outcome = "sent"    // the provider accepted the message
+	OutcomeFailed  Outcome = "failed"  // permanently refused; recorded, not retried
+	OutcomeSkipped Outcome = "skipped" // not sent: already done, or the ledger forbids it now
+	OutcomeBusy    Outcome = "busy"    // another sender holds the job's lease
+)
+
+// ErrDeferred is returned when a job could not be sent yet (throttling,
+// transient failures past the retry bound, or a live lease elsewhere). The
+// job is left pending (or with its holder); the caller retries later.
+var ErrDeferred = errors.New("delivery deferred")
+
+// Limiter paces sends (e.g. golang.org/x/time/rate.Limiter).
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Backoff bounds retries of throttled or transient sends within one
+// delivery: Attempts tries, sleeping a random time up to Base·2ⁿ (at most
+// Max) between them ("full jitter").
+type Backoff struct {
+	Attempts  int
+	Base, Max time.Duration
+	// Sleep waits for d or until ctx is done; nil means a real timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// DefaultBackoff suits SES: about 6 tries over at most ~20 s.
+var DefaultBackoff = Backoff{Attempts: 6, Base: 200 * time.Millisecond, Max: 5 * time.Second}
+
+// DefaultLease is how long a sender holds a job. It exceeds the longest
+// DefaultBackoff run, so a live sender is never overtaken; a sender that
+// crashed after the provider accepted but before recording `sent` is
+// overtaken after it, which is the one window for a duplicate.
+const DefaultLease = 2 * time.Minute
+
+// Deliverer sends queued jobs: the same code behind the local dispatcher and
+// the AWS stream consumer.
+type Deliverer struct {
+	Service *Service
+	Mailer  Mailer
+	Limiter Limiter // nil: no pacing
+	Backoff Backoff // zero: DefaultBackoff
+	Lease   time.Duration
+}
+
+// Deliver sends job id at most once: it takes the job (pending → sending, by
+// a conditional write, so redelivered stream records and concurrent workers
+// cause one send), composes the message from the ledger as it is now, and
+// records sent, failed or skipped. Retryable failures past the backoff bound
+// put the job back to pending and return an error wrapping ErrDeferred.
+func (d *Deliverer) Deliver(ctx context.Context, id string) (Outcome, error) {
+	store, now := d.Service.Store, d.Service.Now().UTC()
+	job, err := store.Job(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return OutcomeSkipped, nil // expired and removed by TTL
+	}
+	if err != nil {
+		return "", fmt.Errorf("read job: %w", err)
+	}
+	if job.State != JobPending && job.State != JobSending {
+		return OutcomeSkipped, nil
+	}
+	lease := d.Lease
+	if lease == 0 {
+		lease = DefaultLease
+	}
+	job, err = store.UpdateJob(ctx, JobUpdate{
+		ID: id, From: JobPending, LeaseExpiredBefore: now, To: JobSending,
+		Attempts: job.Attempts + 1, UpdatedAt: now, LeaseUntil: now.Add(lease), ExpiresAt: job.ExpiresAt,
+	})
+	if errors.Is(err, ErrConflict) {
+		return d.afterLostTake(ctx, id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("take job: %w", err)
+	}
+
+	msg, skip, err := d.compose(ctx, job)
+	if err != nil {
+		return "", d.release(ctx, job, err)
+	}
+	if skip != "" {
+		return OutcomeSkipped, d.finish(ctx, job, JobSkipped, "", skip)
+	}
+	messageID, err := d.send(ctx, msg)
+	switch {
+	case err == nil:
+		return OutcomeSent, d.finish(ctx, job, JobSent, messageID, "")
+	case errors.Is(err, ErrRejected):
+		return OutcomeFailed, d.finish(ctx, job, JobFailed, "", err.Error())
+	default:
+		return "", d.release(ctx, job, err)
+	}
+}
+
+// afterLostTake: someone else changed the job first — finished it, or holds
+// a live lease.
+func (d *Deliverer) afterLostTake(ctx context.Context, id string) (Outcome, error) {
+	job, err := d.Service.Store.Job(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("re-read job: %w", err)
+	}
+	if job.State == JobSending || job.State == JobPending {
+		return OutcomeBusy, fmt.Errorf("job held by another sender: %w", ErrDeferred)
+	}
+	return OutcomeSkipped, nil
+}
+
+func (d *Deliverer) send(ctx context.Context, msg Message) (string, error) {
+	b := d.Backoff
+	if b.Attempts == 0 {
+		b = DefaultBackoff
+	}
+	var err error
+	for attempt := range b.Attempts {
+		if attempt > 0 {
+			if serr := b.sleep(ctx, attempt); serr != nil {
+				return "", serr
+			}
+		}
+		if d.Limiter != nil {
+			if lerr := d.Limiter.Wait(ctx); lerr != nil {
+				return "", fmt.Errorf("wait for send rate: %w", lerr)
+			}
+		}
+		var id string
+		id, err = d.Mailer.Send(ctx, msg)
+		if err == nil || errors.Is(err, ErrRejected) {
+			return id, err
+		}
+	}
+	return "", err
+}
+
+func (b Backoff) sleep(ctx context.Context, attempt int) error {
+	ceiling := min(b.Base<<(attempt-1), b.Max)
+	wait := time.Duration(rand.Int64N(int64(ceiling) + 1))
+	if b.Sleep != nil {
+		return b.Sleep(ctx, wait)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (d *Deliverer) finish(ctx context.Context, job Job, to JobState, messageID, reason string) error {
+	_, err := d.Service.Store.UpdateJob(ctx, JobUpdate{
+		ID: job.ID, From: JobSending, To: to, Attempts: job.Attempts, UpdatedAt: d.Service.Now().UTC(),
+		MessageID: messageID, Reason: reason, ExpiresAt: job.ExpiresAt,
+	})
+	if err != nil {
+		return fmt.Errorf("record job %s: %w", to, err)
+	}
+	return nil
+}
+
+// release puts a job that could not be sent back to pending, so it is
+// retried later and never lost.
+func (d *Deliverer) release(ctx context.Context, job Job, cause error) error {
+	_, err := d.Service.Store.UpdateJob(ctx, JobUpdate{
+		ID: job.ID, From: JobSending, To: JobPending, Attempts: job.Attempts, UpdatedAt: d.Service.Now().UTC(),
+		Reason: cause.Error(), ExpiresAt: job.ExpiresAt,
+	})
+	if err != nil {
+		return fmt.Errorf("release job after %v: %w", cause, err)
+	}
+	return fmt.Errorf("%w: %w", ErrDeferred, cause)
+}
+
+// compose builds the job's message from the ledger now, or says why it must
+// not be sent.
+func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, error) {
+	s := d.Service
+	ledger, err := s.Store.Ledger(ctx, job.Subscriber)
+	if err != nil {
+		return Message{}, "", fmt.Errorf("read ledger: %w", err)
+	}
+	if suppressed, reason := Suppressed(ledger); suppressed {
+		return Message{}, reason, nil
+	}
+	m, ok := s.Catalog.Get(job.Magnet)
+	if !ok {
+		return Message{}, "magnet " + job.Magnet + " is no longer configured", nil
+	}
+	ctx = WithBaseURL(ctx, job.BaseURL)
+	st := MarketingStatus(ledger, m.ID)
+	var msg Message
+	switch job.Kind {
+	case JobFreebie:
+		msg, err = s.freebieMessage(ctx, m, job.Name, job.Subscriber, st)
+	case JobReceipt:
+		if !st.Eligible() {
+			return Message{}, "consent is no longer active: " + st.Reason, nil
+		}
+		msg, err = s.receiptMessage(ctx, m, job.Subscriber, st, ledger)
+	case JobConfirmLink:
+		if st.State != StatePending {
+			return Message{}, "nothing awaits confirmation: " + st.Reason, nil
+		}
+		msg, err = s.confirmLinkMessage(ctx, m, job.Subscriber)
+	case JobWithdrawLink:
+		if !st.Consented() {
+			return Message{}, "no consent to withdraw: " + st.Reason, nil
+		}
+		msg, err = s.withdrawalMessage(ctx, m, job.Subscriber)
+	default:
+		return Message{}, "unknown job kind " + string(job.Kind), nil
+	}
+	if err != nil {
+		return Message{}, "", err
+	}
+	s.address(&msg, m, job.Email)
+	return msg, "", nil
+}
+
+// DeliverDue delivers up to limit due jobs (pending, or sending with an
+// expired lease), oldest first, and returns how many it sent. Jobs that are
+// deferred stay due; the first other error stops the run.
+func (d *Deliverer) DeliverDue(ctx context.Context, limit int) (int, error) {
+	jobs, err := d.Service.Store.DueJobs(ctx, d.Service.Now().UTC(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("list due jobs: %w", err)
+	}
+	sent := 0
+	for _, j := range jobs {
+		outcome, err := d.Deliver(ctx, j.ID)
+		if err != nil && !errors.Is(err, ErrDeferred) {
+			return sent, err
+		}
+		if outcome == OutcomeSent {
+			sent++
+		}
+	}
+	return sent, nil
+}

@@ -1,0 +1,54 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// FeedbackDedupeTTL is how long a notification id is remembered, so a
+// redelivered notification is recorded once.
+const FeedbackDedupeTTL = 30 * 24 * time.Hour
+
+// RecordFeedback records a bounce or complaint from the mail provider. A
+// permanent bounce appends `suppressed` (no mail of any kind again); a
+// complaint also withdraws every consent that stands (method complaint).
+// The same notification recorded twice is a no-op. Recipients that are not
+// valid addresses are ignored.
+func (s *Service) RecordFeedback(ctx context.Context, f Feedback) error {
+	method := MethodBounce
+	switch f.Kind {
+	case FeedbackPermanentBounce:
+	case FeedbackComplaint:
+		method = MethodComplaint
+	default:
+		return fmt.Errorf("record feedback: unknown kind %q", f.Kind)
+	}
+	for _, r := range f.Recipients {
+		email, err := NormaliseAddress(r)
+		if err != nil {
+			continue
+		}
+		subscriber := s.Keys.Subject.SubscriberID(email)
+		now := s.Now().UTC()
+		err = s.commitAfterLedger(ctx, subscriber, func(ledger []Event) Write {
+			w := Write{
+				Events: []Event{{Subscriber: subscriber, Type: EventSuppressed, At: now, Email: email, Method: method}},
+				Claims: []ClaimRecord{{Key: "feedback#" + digest(f.ID, subscriber), ExpiresAt: now.Add(FeedbackDedupeTTL)}},
+			}
+			if method == MethodComplaint {
+				for _, m := range s.Catalog.All() {
+					if MarketingStatus(ledger, m.ID).Consented() {
+						w.Events = append(w.Events, Event{Subscriber: subscriber, Type: EventWithdrawn, At: now, Magnet: m.ID, Email: email, Method: MethodComplaint})
+					}
+				}
+			}
+			return w
+		})
+		if err != nil && !errors.Is(err, ErrClaimTaken) {
+			return fmt.Errorf("record %s: %w", f.Kind, err)
+		}
+	}
+	return nil
+}
