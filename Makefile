@@ -60,6 +60,7 @@ bench: ## benchmarks, with figures printed
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 
 deploy: ## build for arm64 and deploy with the settings in samconfig.toml
+	@if grep -q '"/_local/' $(MAGNETS); then echo "$(MAGNETS) links to /_local/ (the local server's sample files), which do not exist on AWS: set real download_url values, or MAGNETS=your-file.json"; exit 1; fi
 	$(MAKE) sam-build ARCH=arm64
 	$(SAM) deploy
 

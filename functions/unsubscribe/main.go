@@ -1,23 +1,11 @@
-// Command unsubscribe is the UnsubscribeFunction Lambda: it serves the unsubscribe page (GET/HEAD) and withdrawal (POST, incl. RFC 8058 one-click).
+// Command unsubscribe is the UnsubscribeFunction Lambda: it serves the unsubscribe page (GET/HEAD/OPTIONS), withdrawal (POST, incl. RFC 8058 one-click) and self-service withdrawal links.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/unbundled/unbundled/shared/awsapp"
-	"github.com/unbundled/unbundled/shared/lambdahttp"
 	"github.com/unbundled/unbundled/shared/web"
 )
 
 func main() {
-	app, err := awsapp.New(context.Background(), os.Getenv)
-	if err != nil {
-		slog.Error("init failed", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(lambdahttp.New(app.Server.Handler(web.UnsubscribeFunction), app.Config.PublicBaseURL))
+	awsapp.ServeRoutes(web.UnsubscribeFunction)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,6 +21,7 @@ import (
 	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/dynamostore"
+	"github.com/unbundled/unbundled/shared/lambdahttp"
 	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/secretkeys"
 	"github.com/unbundled/unbundled/shared/sesmail"
@@ -39,6 +41,8 @@ type App struct {
 // mailer. Any error is a configuration or start-up problem: the function
 // should fail at init.
 func New(ctx context.Context, getenv func(string) string) (*App, error) {
+	// JSON from the first line, so even a configuration error is structured.
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -83,4 +87,16 @@ func (a *App) Deliverer() *consent.Deliverer {
 		Mailer:  sesmail.New(client, sesmail.Options{ConfigurationSetName: a.Config.ConfigurationSet}),
 		Limiter: rate.NewLimiter(rate.Limit(a.Config.MaxSendRate), 1),
 	}
+}
+
+// ServeRoutes is the whole main of an HTTP function: it wires the app at
+// init (exiting with the reason if configuration is wrong) and serves the
+// routes of function, as declared in web.Routes, through API Gateway.
+func ServeRoutes(function string) {
+	app, err := New(context.Background(), os.Getenv)
+	if err != nil {
+		slog.Error("init failed", "function", function, "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(lambdahttp.New(app.Server.Handler(function), app.Config.PublicBaseURL))
 }

@@ -17,3 +17,7 @@ func (s *Service) baseURL(ctx context.Context) string {
 	}
 	return s.BaseURL
 }
+
+// LinkBase is what links for this request start with: the request's base URL
+// if the adapter set one (WithBaseURL), else Service.BaseURL.
+func (s *Service) LinkBase(ctx context.Context) string { return s.baseURL(ctx) }

@@ -391,7 +391,7 @@ func ceilUnix(t time.Time) int64 {
 // it): if the second fails, the version is archived without the link, and
 // Wording reports it not found for magnetID until a retry succeeds.
 func (s *Store) ArchiveWording(ctx context.Context, magnetID string, v consent.WordingVersion, at time.Time) error {
-	if err := checkArchive(magnetID, v, at); err != nil {
+	if err := consent.CheckArchive(magnetID, v, at); err != nil {
 		return err
 	}
 	archivedAt := at.UTC().Format(timeLayout)
@@ -532,17 +532,4 @@ func (s *Store) readWording(ctx context.Context, id, magnetID string) (v consent
 		}
 	}
 	return v, linked, nil
-}
-
-// checkArchive rejects what ArchiveWording cannot store meaningfully.
-func checkArchive(magnetID string, v consent.WordingVersion, at time.Time) error {
-	switch y := at.UTC().Year(); {
-	case magnetID == "":
-		return errors.New("archive wording: empty magnet id")
-	case v.ID == "":
-		return errors.New("archive wording: empty version id")
-	case y < 0 || y > 9999:
-		return fmt.Errorf("archive wording %s: time %s out of range", v.ID, at)
-	}
-	return nil
 }

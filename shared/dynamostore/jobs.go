@@ -152,7 +152,7 @@ func (s *Store) Job(ctx context.Context, id string) (consent.Job, error) {
 // fails, wrapping neither, if u has an empty id or target state, or a time
 // outside years 0000-9999.
 func (s *Store) UpdateJob(ctx context.Context, u consent.JobUpdate) (consent.Job, error) {
-	if err := checkJobUpdate(u); err != nil {
+	if err := consent.CheckJobUpdate(u); err != nil {
 		return consent.Job{}, err
 	}
 	upd := expression.Set(expression.Name("state"), expression.Value(string(u.To))).

@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,7 +26,7 @@ func (s *Store) Job(_ context.Context, id string) (consent.Job, error) {
 // fails, without wrapping consent.ErrConflict, if u breaks the rules
 // checkJobUpdate enforces.
 func (s *Store) UpdateJob(_ context.Context, u consent.JobUpdate) (consent.Job, error) {
-	if err := checkJobUpdate(u); err != nil {
+	if err := consent.CheckJobUpdate(u); err != nil {
 		return consent.Job{}, err
 	}
 	s.mu.Lock()
@@ -91,79 +90,3 @@ func ceilUnix(t time.Time) int64 {
 
 // The checks below enforce what the SQLite and DynamoDB stores also enforce
 // (each store keeps its own copy; consent has no CheckWrite yet).
-
-// checkWrite rejects a Write no store can commit: more than
-// consent.MaxBatch items in all, events breaking consent.CheckBatch, a job
-// checkJob rejects, two jobs with one id, or a claim with an empty or
-// repeated key. The error is not ErrConflict: retrying cannot help.
-func checkWrite(w consent.Write) error {
-	if n := len(w.Events) + len(w.Jobs) + len(w.Claims); n > consent.MaxBatch {
-		return fmt.Errorf("commit: %d items, at most %d fit in one commit", n, consent.MaxBatch)
-	}
-	if len(w.Events) > 0 {
-		if err := consent.CheckBatch(w.Events); err != nil {
-			return err
-		}
-	}
-	ids := map[string]bool{}
-	for _, j := range w.Jobs {
-		if err := checkJob(j); err != nil {
-			return err
-		}
-		if ids[j.ID] {
-			return fmt.Errorf("commit: job %s appears twice", j.ID)
-		}
-		ids[j.ID] = true
-	}
-	keys := map[string]bool{}
-	for _, c := range w.Claims {
-		if c.Key == "" {
-			return errors.New("commit: claim with an empty key")
-		}
-		if keys[c.Key] {
-			return fmt.Errorf("commit: claim %s appears twice", c.Key)
-		}
-		keys[c.Key] = true
-	}
-	return nil
-}
-
-// checkJob rejects a job with an empty id or state, or a time outside years
-// 0000-9999. Any state but pending and sending counts as finished, so a
-// state consent adds later needs no store change.
-func checkJob(j consent.Job) error {
-	if j.ID == "" {
-		return errors.New("create job: empty id")
-	}
-	if j.State == "" {
-		return fmt.Errorf("create job %s: empty state", j.ID)
-	}
-	for _, t := range []time.Time{j.CreatedAt, j.UpdatedAt, j.LeaseUntil, j.ExpiresAt} {
-		if !inRange(t) {
-			return fmt.Errorf("create job %s: time %s out of range", j.ID, t)
-		}
-	}
-	return nil
-}
-
-// checkJobUpdate rejects an update with an empty id or target state, or a
-// time outside years 0000-9999.
-func checkJobUpdate(u consent.JobUpdate) error {
-	if u.ID == "" {
-		return errors.New("update job: empty id")
-	}
-	if u.To == "" {
-		return fmt.Errorf("update job %s: empty target state", u.ID)
-	}
-	for _, t := range []time.Time{u.LeaseExpiredBefore, u.UpdatedAt, u.LeaseUntil, u.ExpiresAt} {
-		if !inRange(t) {
-			return fmt.Errorf("update job %s: time %s out of range", u.ID, t)
-		}
-	}
-	return nil
-}
-
-func inRange(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= 0 && y <= 9999
-}

@@ -68,9 +68,9 @@ func (s *Store) Append(ctx context.Context, events []consent.Event) error {
 
 // Commit implements consent.Store. A taken claim is reported before a taken
 // event position or job id, as the other stores do. It fails, without
-// wrapping consent.ErrConflict, if w breaks the rules checkWrite enforces.
+// wrapping consent.ErrConflict, if w breaks the rules consent.CheckWrite enforces.
 func (s *Store) Commit(_ context.Context, w consent.Write) error {
-	if err := checkWrite(w); err != nil {
+	if err := consent.CheckWrite(w); err != nil {
 		return err
 	}
 	if len(w.Events) == 0 && len(w.Jobs) == 0 && len(w.Claims) == 0 {
@@ -197,7 +197,7 @@ func (s *Store) GetClaim(_ context.Context, key string, now time.Time) (string, 
 // consent.ErrConflict, if magnetID or v.ID is empty or at is outside years
 // 0000-9999.
 func (s *Store) ArchiveWording(_ context.Context, magnetID string, v consent.WordingVersion, at time.Time) error {
-	if err := checkArchive(magnetID, v, at); err != nil {
+	if err := consent.CheckArchive(magnetID, v, at); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -228,17 +228,4 @@ func (s *Store) Wording(_ context.Context, magnetID, id string) (consent.Wording
 		return consent.WordingVersion{}, fmt.Errorf("wording %s of magnet %s: %w", id, magnetID, consent.ErrNotFound)
 	}
 	return v, nil
-}
-
-// checkArchive enforces what the SQL and DynamoDB stores also enforce.
-func checkArchive(magnetID string, v consent.WordingVersion, at time.Time) error {
-	switch y := at.UTC().Year(); {
-	case magnetID == "":
-		return errors.New("archive wording: empty magnet id")
-	case v.ID == "":
-		return errors.New("archive wording: empty version id")
-	case y < 0 || y > 9999:
-		return fmt.Errorf("archive wording %s: time %s out of range", v.ID, at)
-	}
-	return nil
 }

@@ -254,9 +254,9 @@ func (s *Store) Append(ctx context.Context, events []consent.Event) error {
 // over a taken position); if an event position or job id is taken it wraps
 // consent.ErrConflict. Claim expiries are kept in whole Unix seconds as in
 // Claim, and so is a job's ExpiresAt (rounded up). It fails, without
-// wrapping consent.ErrConflict, if w breaks the rules checkWrite enforces.
+// wrapping consent.ErrConflict, if w breaks the rules consent.CheckWrite enforces.
 func (s *Store) Commit(ctx context.Context, w consent.Write) error {
-	if err := checkWrite(w); err != nil {
+	if err := consent.CheckWrite(w); err != nil {
 		return err
 	}
 	if len(w.Events) == 0 && len(w.Jobs) == 0 && len(w.Claims) == 0 {
@@ -542,7 +542,7 @@ func ceilUnix(t time.Time) int64 {
 // consent.ErrConflict, if magnetID or v.ID is empty or at is outside years
 // 0000-9999.
 func (s *Store) ArchiveWording(ctx context.Context, magnetID string, v consent.WordingVersion, at time.Time) error {
-	if err := checkArchive(magnetID, v, at); err != nil {
+	if err := consent.CheckArchive(magnetID, v, at); err != nil {
 		return err
 	}
 	tx, err := s.beginWrite(ctx)
@@ -608,17 +608,4 @@ func scanWording(row *sql.Row) (consent.WordingVersion, error) {
 	}
 	v.ArchivedAt = t
 	return v, nil
-}
-
-// checkArchive rejects what ArchiveWording cannot store meaningfully.
-func checkArchive(magnetID string, v consent.WordingVersion, at time.Time) error {
-	switch y := at.UTC().Year(); {
-	case magnetID == "":
-		return errors.New("archive wording: empty magnet id")
-	case v.ID == "":
-		return errors.New("archive wording: empty version id")
-	case y < 0 || y > 9999:
-		return fmt.Errorf("archive wording %s: time %s out of range", v.ID, at)
-	}
-	return nil
 }

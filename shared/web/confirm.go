@@ -36,10 +36,10 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, tok string, t consent.ConfirmTarget, err error, okPage string) {
-	data := confirmData{ConfirmTarget: t, Action: "/confirm?t=" + url.QueryEscape(tok)}
+	data := confirmData{ConfirmTarget: t, Action: s.link(r, "/confirm?t="+url.QueryEscape(tok))}
 	switch {
 	case errors.Is(err, consent.ErrLinkExpired):
-		data.Action = "/confirm/resend?t=" + url.QueryEscape(tok)
+		data.Action = s.link(r, "/confirm/resend?t="+url.QueryEscape(tok))
 		render(w, r, http.StatusOK, "confirm_expired", data)
 	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
 		render(w, r, http.StatusBadRequest, "bad_link", nil)

@@ -175,3 +175,9 @@ func (s *Server) logFailure(r *http.Request, what string, err error) {
 	s.logger().LogAttrs(r.Context(), slog.LevelError, what,
 		slog.String("error", err.Error()), slog.String("request_id", RequestID(r.Context())))
 }
+
+// link is an absolute link to path on this service, so pages and redirects
+// also work behind a base URL with a path prefix.
+func (s *Server) link(r *http.Request, path string) string {
+	return s.Service.LinkBase(r.Context()) + path
+}

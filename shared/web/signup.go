@@ -35,7 +35,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
-		if !s.originAllowed(origin, req.Magnet) {
+		if !s.originAllowed(r, origin, req.Magnet) {
 			if isJSON {
 				writeJSON(w, http.StatusForbidden, map[string]any{"errors": map[string]string{"origin": "This page may not post sign-ups for this download."}})
 			} else {
@@ -65,7 +65,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	m, _ := s.Catalog.Get(req.Magnet)
 	target := m.ThankYouURL
 	if target == "" {
-		target = "/thanks?magnet=" + url.QueryEscape(m.ID)
+		target = s.link(r, "/thanks?magnet="+url.QueryEscape(m.ID))
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
@@ -133,16 +133,16 @@ func parseForm(r *http.Request, mediaType string) error {
 // originAllowed: a browser post from another site is accepted only from the
 // magnet's listed landing-page origins (or an opaque "null" origin such as a
 // saved file). Unknown magnets pass here and fail validation instead.
-func (s *Server) originAllowed(origin, magnetID string) bool {
+func (s *Server) originAllowed(r *http.Request, origin, magnetID string) bool {
 	m, ok := s.Catalog.Get(strings.TrimSpace(magnetID))
-	if !ok || origin == "null" || origin == s.ownOrigin() {
+	if !ok || origin == "null" || origin == s.ownOrigin(r) {
 		return true
 	}
 	return m.AllowsOrigin(origin)
 }
 
-func (s *Server) ownOrigin() string {
-	u, err := url.Parse(s.Service.BaseURL)
+func (s *Server) ownOrigin(r *http.Request) string {
+	u, err := url.Parse(s.Service.LinkBase(r.Context()))
 	if err != nil || u.Host == "" {
 		return ""
 	}

@@ -28,7 +28,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.logFailure(r, "unsubscribe page failed", err)
 		render(w, r, http.StatusInternalServerError, "failure", nil)
 	default:
-		render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, MaskedEmail: t.MaskedEmail, Action: "/unsubscribe?t=" + url.QueryEscape(tok)})
+		render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
 	}
 }
 

@@ -98,7 +98,7 @@ func TestSignupFormRedirectsAndRecordsConsent(t *testing.T) {
 			if w.Code != http.StatusSeeOther {
 				t.Fatalf("status: got %d, want 303", w.Code)
 			}
-			if got, want := w.Header().Get("Location"), "/thanks?magnet=uk-gdpr-checklist"; got != want {
+			if got, want := w.Header().Get("Location"), "https://signup.example.com/thanks?magnet=uk-gdpr-checklist"; got != want {
 				t.Errorf("Location: got %q, want %q", got, want)
 			}
 			granted := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist").Consented()

@@ -8,10 +8,15 @@ import (
 	"github.com/unbundled/unbundled/shared/consent"
 )
 
+type withdrawData struct {
+	Action string
+	Errors map[string]string
+}
+
 // withdrawPage is the self-service page for people who lost our emails:
 // enter an address, get unsubscribe links by email.
 func (s *Server) withdrawPage(w http.ResponseWriter, r *http.Request) {
-	render(w, r, http.StatusOK, "withdraw", nil)
+	render(w, r, http.StatusOK, "withdraw", withdrawData{Action: s.link(r, "/withdraw")})
 }
 
 // withdrawRequest answers every valid address with the same page, whether or
@@ -26,9 +31,9 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
 	var verr *consent.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		render(w, r, http.StatusBadRequest, "withdraw", verr)
+		render(w, r, http.StatusBadRequest, "withdraw", withdrawData{Action: s.link(r, "/withdraw"), Errors: verr.Fields})
 	case err != nil && errorStatus(err) == http.StatusRequestEntityTooLarge:
-		render(w, r, http.StatusRequestEntityTooLarge, "withdraw", nil)
+		render(w, r, http.StatusRequestEntityTooLarge, "withdraw", withdrawData{Action: s.link(r, "/withdraw")})
 	case err != nil:
 		s.logFailure(r, "withdrawal link request failed", err)
 		render(w, r, http.StatusInternalServerError, "failure", nil)
