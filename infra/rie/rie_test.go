@@ -99,14 +99,16 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		}
 		wantLocation := m.ThankYouURL
 		if wantLocation == "" {
-			wantLocation = "/thanks?magnet=" + url.QueryEscape(m.ID)
+			// Absolute, so it also works behind a base URL with a path prefix.
+			wantLocation = s.baseURL + "/thanks?magnet=" + url.QueryEscape(m.ID)
 		}
 		if got := r.header.Get("Location"); got != wantLocation {
 			t.Errorf("Location: got %q, want %q", got, wantLocation)
 		}
-		if strings.HasPrefix(wantLocation, "/") {
-			if th := s.request(t, request{fixture: "page_get.json", method: "GET", target: wantLocation}); th.status != http.StatusOK || !strings.Contains(th.body, m.Title) {
-				t.Errorf("GET %s: got %d, want 200 naming %q", wantLocation, th.status, m.Title)
+		if strings.HasPrefix(wantLocation, s.baseURL+"/") {
+			thanks := s.relative(t, wantLocation)
+			if th := s.request(t, request{fixture: "page_get.json", method: "GET", target: thanks}); th.status != http.StatusOK || !strings.Contains(th.body, m.Title) {
+				t.Errorf("GET %s: got %d, want 200 naming %q", thanks, th.status, m.Title)
 			}
 		}
 

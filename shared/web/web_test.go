@@ -415,3 +415,27 @@ func TestSignupRefusesUnknownWordingVersion(t *testing.T) {
 		t.Errorf("unknown version stored or sent something")
 	}
 }
+
+func TestIdempotencyKeyHeader(t *testing.T) {
+	e := newEnv(t)
+	body := `{"email":"ann@example.com","magnet":"uk-gdpr-checklist","marketing_consent":true}`
+	for i := range 2 {
+		w := e.do(t, "POST", "/signup", "application/json", body, "Idempotency-Key", "order-42")
+		if w.Code != http.StatusAccepted || strings.TrimSpace(w.Body.String()) != `{"status":"accepted"}` {
+			t.Fatalf("attempt %d: %d %s, want the same 202", i+1, w.Code, w.Body)
+		}
+	}
+	w := e.do(t, "POST", "/signup", "application/json", strings.Replace(body, "true", "false", 1), "Idempotency-Key", "order-42")
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "idempotency_key") {
+		t.Errorf("same key, other payload: %d %s, want 422", w.Code, w.Body)
+	}
+	if got := len(e.ledger(t, "ann@example.com")); got != 2 {
+		t.Errorf("ledger: %d events, want 2 (one sign-up)", got)
+	}
+	if got := len(e.mailer.Sent()); got != 1 {
+		t.Errorf("freebies: %d, want 1", got)
+	}
+	if w := e.do(t, "POST", "/signup", "application/json", body, "Idempotency-Key", strings.Repeat("k", 300)); w.Code != 400 {
+		t.Errorf("oversized key: %d, want 400", w.Code)
+	}
+}
