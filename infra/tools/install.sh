@@ -181,6 +181,27 @@ install_go_tools() {
 	done
 }
 
+# install_browser: headless Chromium for the browser tests, from Debian's
+# package (no browser download by a test tool). Tested with chromium 156.
+# Needs root and apt-get, as on the CI machines; elsewhere install Chromium
+# yourself or set CHROMIUM to its path.
+install_browser() {
+	if [[ -n "${CHROMIUM:-}" ]] || command -v chromium >/dev/null 2>&1; then
+		echo "tools: chromium ($(command -v chromium || echo "$CHROMIUM")): present"
+		return
+	fi
+	command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]] ||
+		die "chromium is missing and cannot be installed here (needs root and apt-get): install Chromium or set CHROMIUM"
+	echo "tools: chromium (Debian package): installing (log: .tools/logs/chromium.log) ..."
+	local start=$SECONDS
+	: >"$logs/chromium.log"
+	run_logged chromium "apt-get update" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	run_logged chromium "apt-get install chromium" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+	command -v chromium >/dev/null 2>&1 || die "apt-get installed chromium but it is not on PATH"
+	echo "tools: chromium: installed in $((SECONDS - start))s"
+}
+
 install_venv
 install_npm
 install_go_tools
+install_browser
