@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
 	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/memstore"
-	"github.com/unbundled/unbundled/shared/token"
 )
 
 var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
@@ -30,29 +28,10 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	data, err := os.ReadFile("../magnet/testdata/valid.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := magnet.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := token.NewKeys([]byte(`{"active":"k1","k1":"`+strings.Repeat("k", 32)+`"}`), []byte(strings.Repeat("s", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{store: memstore.New(), mailer: &consenttest.Mailer{}, now: t0}
-	f.catalogJSON = data
-	f.svc = &consent.Service{Catalog: catalog, Store: f.store, Keys: keys,
-		BaseURL: "https://signup.example.com", Now: func() time.Time { return f.now }}
+	f := &fixture{store: memstore.New(), mailer: &consenttest.Mailer{}, now: t0, catalogJSON: consenttest.SampleCatalog}
+	f.svc = consenttest.Service(t, f.store, func() time.Time { return f.now })
 	// Deliver queued mail at once, so tests read the outbox's effect directly.
-	d := &consent.Deliverer{Service: f.svc, Mailer: f.mailer, Backoff: consent.Backoff{Attempts: 1}}
-	f.svc.Kick = func() {
-		if _, err := d.DeliverDue(context.Background(), 100); err != nil {
-			t.Errorf("deliver: %v", err)
-		}
-	}
+	consenttest.DeliverAtOnce(t, f.svc, f.mailer)
 	return f
 }
 

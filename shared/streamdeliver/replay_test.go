@@ -2,35 +2,17 @@ package streamdeliver_test
 
 import (
 	"context"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
-	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/memstore"
 	"github.com/unbundled/unbundled/shared/streamdeliver"
-	"github.com/unbundled/unbundled/shared/token"
 )
 
-// newService returns a service on store with the sample magnet.
 func newService(t *testing.T, store consent.Store) *consent.Service {
-	t.Helper()
-	data, err := os.ReadFile("../magnet/testdata/valid.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := magnet.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := token.NewKeys([]byte(`{"active":"k1","k1":"`+strings.Repeat("k", 32)+`"}`), []byte(strings.Repeat("s", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &consent.Service{Catalog: catalog, Store: store, Keys: keys, BaseURL: "https://signup.example.com", Now: time.Now}
+	return consenttest.Service(t, store, time.Now)
 }
 
 // TestReplayedStreamRecordSendsOnce: Lambda may deliver the same stream

@@ -1,23 +1,19 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
-	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/memstore"
-	"github.com/unbundled/unbundled/shared/token"
 	"github.com/unbundled/unbundled/shared/web"
 )
 
@@ -30,26 +26,10 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	data, err := os.ReadFile("../magnet/testdata/valid.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalog, err := magnet.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := token.NewKeys([]byte(`{"active":"k1","k1":"`+strings.Repeat("k", 32)+`"}`), []byte(strings.Repeat("s", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &env{store: memstore.New(), mailer: &consenttest.Mailer{}}
-	e.svc = &consent.Service{Catalog: catalog, Store: e.store, Keys: keys, BaseURL: "https://signup.example.com", Now: time.Now}
-	d := &consent.Deliverer{Service: e.svc, Mailer: e.mailer, Backoff: consent.Backoff{Attempts: 1}}
-	e.svc.Kick = func() {
-		if _, err := d.DeliverDue(context.Background(), 100); err != nil {
-			t.Errorf("deliver: %v", err)
-		}
-	}
+	e.svc = consenttest.Service(t, e.store, time.Now)
+	consenttest.DeliverAtOnce(t, e.svc, e.mailer)
+	catalog := e.svc.Catalog
 	srv := &web.Server{Service: e.svc, Catalog: catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	e.h = srv.Handler("")
 	return e

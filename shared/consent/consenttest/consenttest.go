@@ -3,11 +3,22 @@ package consenttest
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
+	"strings"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/token"
 )
+
+// SampleCatalog is the sample magnet catalog tests use.
+//
+//go:embed sample_magnets.json
+var SampleCatalog []byte
 
 // Mailer records every message sent. Set Err to make every Send fail, or
 // Script to make the first calls fail in order (nil entries succeed).
@@ -56,4 +67,31 @@ func (m *Mailer) Calls() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.calls
+}
+
+// Service returns a service for tests on store: the sample magnet catalog
+// (magnet/testdata/valid.json), fixed keys, links under
+// https://signup.example.com, and the clock now.
+func Service(t testing.TB, store consent.Store, now func() time.Time) *consent.Service {
+	t.Helper()
+	catalog, err := magnet.Parse(SampleCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeys([]byte(`{"active":"k1","k1":"`+strings.Repeat("k", 32)+`"}`), []byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &consent.Service{Catalog: catalog, Store: store, Keys: keys, BaseURL: "https://signup.example.com", Now: now}
+}
+
+// DeliverAtOnce makes svc deliver queued mail through mailer as soon as it
+// is queued, so tests see the outbox's effect directly.
+func DeliverAtOnce(t testing.TB, svc *consent.Service, mailer consent.Mailer) {
+	d := &consent.Deliverer{Service: svc, Mailer: mailer, Backoff: consent.Backoff{Attempts: 1}}
+	svc.Kick = func() {
+		if _, err := d.DeliverDue(context.Background(), 100); err != nil {
+			t.Errorf("deliver: %v", err)
+		}
+	}
 }
