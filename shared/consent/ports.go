@@ -54,11 +54,16 @@ type Store interface {
 	Job(ctx context.Context, id string) (Job, error)
 	// UpdateJob applies u only if the job is in state u.From — or, when
 	// u.LeaseExpiredBefore is set, in state sending with LeaseUntil before
-	// it — and returns the job as updated. Otherwise nothing changes and the
-	// error wraps ErrConflict (ErrNotFound if there is no such job).
+	// it — and returns the job as updated. It replaces every field u names:
+	// a zero LeaseUntil, MessageID, Reason or ExpiresAt clears it. Otherwise
+	// nothing changes and the error wraps ErrConflict (ErrNotFound if there
+	// is no such job). ExpiresAt is kept in whole seconds, rounded up (it is
+	// the TTL).
 	UpdateJob(ctx context.Context, u JobUpdate) (Job, error)
-	// DueJobs returns up to limit jobs that are pending, or sending with a
-	// lease ended before now, oldest CreatedAt first.
+	// DueJobs returns up to limit (at least 1) jobs that are pending, or
+	// sending with a lease ended before now, oldest CreatedAt first (ties by
+	// id). On DynamoDB it reads an eventually consistent index: act on a
+	// listed job only through UpdateJob's condition.
 	DueJobs(ctx context.Context, now time.Time, limit int) ([]Job, error)
 }
 
