@@ -2,10 +2,7 @@ package localserver
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
@@ -14,8 +11,7 @@ import (
 // dispatchBatch is how many due jobs one pass takes.
 const dispatchBatch = 200
 
-// dispatchWorkers deliver concurrently, so one job sleeping in backoff does
-// not hold up the rest; the deliverer's limiter still paces them together.
+// dispatchWorkers deliver concurrently (see consent.Deliverer.Workers).
 const dispatchWorkers = 4
 
 // dispatchEvery is how often the dispatcher looks for due jobs without
@@ -27,13 +23,13 @@ const dispatchEvery = time.Second
 // after every write that queues mail and by a timer for retries.
 type dispatcher struct {
 	deliverer *consent.Deliverer
-	store     consent.Store
 	logger    *slog.Logger
 	kick      chan struct{}
 }
 
 func newDispatcher(d *consent.Deliverer, logger *slog.Logger) *dispatcher {
-	return &dispatcher{deliverer: d, store: d.Service.Store, logger: logger, kick: make(chan struct{}, 1)}
+	d.Workers = dispatchWorkers
+	return &dispatcher{deliverer: d, logger: logger, kick: make(chan struct{}, 1)}
 }
 
 // Kick asks for a pass soon; it never blocks.
@@ -72,44 +68,12 @@ func (d *dispatcher) start() func() error {
 // drain delivers due jobs until a pass sends nothing.
 func (d *dispatcher) drain(ctx context.Context) {
 	for ctx.Err() == nil {
-		jobs, err := d.store.DueJobs(ctx, time.Now(), dispatchBatch)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.logger.Error("list due jobs", "error", err.Error())
-			}
-			return
+		sent, err := d.deliverer.DeliverDue(ctx, dispatchBatch)
+		if err != nil && ctx.Err() == nil {
+			d.logger.Error("deliver due jobs", "error", err.Error())
 		}
-		if d.deliverAll(ctx, jobs) == 0 {
+		if sent == 0 {
 			return
 		}
 	}
-}
-
-// deliverAll delivers jobs with dispatchWorkers workers and returns how many
-// were sent. Deferred jobs stay due for a later pass.
-func (d *dispatcher) deliverAll(ctx context.Context, jobs []consent.Job) int64 {
-	var sent atomic.Int64
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range dispatchWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				outcome, err := d.deliverer.Deliver(ctx, id)
-				switch {
-				case err != nil && !errors.Is(err, consent.ErrDeferred) && ctx.Err() == nil:
-					d.logger.Error("deliver job", "job", id, "error", err.Error())
-				case outcome == consent.OutcomeSent:
-					sent.Add(1)
-				}
-			}
-		}()
-	}
-	for _, j := range jobs {
-		work <- j.ID
-	}
-	close(work)
-	wg.Wait()
-	return sent.Load()
 }

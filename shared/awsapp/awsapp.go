@@ -68,9 +68,6 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 		BaseURL: cfg.PublicBaseURL,
 		Now:     time.Now,
 	}
-	if err := service.ArchiveCurrentWordings(ctx); err != nil {
-		return nil, err
-	}
 	return &App{
 		Config: cfg, Service: service, Logger: logger, aws: awsCfg,
 		Server: &web.Server{Service: service, Catalog: catalog, Logger: logger},

@@ -52,13 +52,9 @@ func MaskAddress(addr string) string {
 	if !ok || local == "" || domain == "" {
 		return "•••"
 	}
-	host, tld, hasTLD := strings.Cut(domain, ".")
-	masked := string([]rune(local)[:1]) + "•••@" + string([]rune(host + "x")[:1]) + "•••"
-	if hasTLD {
-		if i := strings.LastIndex(domain, "."); i >= 0 {
-			tld = domain[i+1:]
-		}
-		masked += "." + tld
+	masked := string([]rune(local)[:1]) + "•••@" + string([]rune(domain)[:1]) + "•••"
+	if i := strings.LastIndex(domain, "."); i > 0 {
+		masked += domain[i:]
 	}
 	return masked
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
 	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/storetest"
 )
 
 // linkToken pulls the t= token of the first link to path in text.
@@ -228,10 +229,10 @@ func TestPendingConfirmationExpires(t *testing.T) {
 	f.signup(t, "ann@example.com", true)
 	key := "pending-confirmation#" + f.svc.Keys.Subject.SubscriberID("ann@example.com") + "#uk-gdpr-checklist#" + f.ledger(t, "ann@example.com")[1].ID
 	ctx := context.Background()
-	if fresh, _ := f.store.Claim(ctx, key, t0.Add(magnet.DefaultConfirmExpiry-time.Second), t0.Add(48*time.Hour)); fresh {
+	if fresh, _ := storetest.Claim(ctx, f.store, key, t0.Add(magnet.DefaultConfirmExpiry-time.Second), t0.Add(48*time.Hour)); fresh {
 		t.Errorf("no pending confirmation recorded before expiry")
 	}
-	if fresh, _ := f.store.Claim(ctx, key, t0.Add(magnet.DefaultConfirmExpiry), t0.Add(48*time.Hour)); !fresh {
+	if fresh, _ := storetest.Claim(ctx, f.store, key, t0.Add(magnet.DefaultConfirmExpiry), t0.Add(48*time.Hour)); !fresh {
 		t.Errorf("pending confirmation still live after its expiry")
 	}
 	if got := types(f.ledger(t, "ann@example.com")); got != "signup,granted" {

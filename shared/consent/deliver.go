@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -55,6 +56,9 @@ type Deliverer struct {
 	Limiter Limiter // nil: no pacing
 	Backoff Backoff // zero: DefaultBackoff
 	Lease   time.Duration
+	// Workers is how many jobs DeliverDue delivers at once (at least 1), so
+	// one job sleeping in backoff does not hold up the rest.
+	Workers int
 }
 
 // Deliver sends job id at most once: it takes the job (pending → sending, by
@@ -233,22 +237,43 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 }
 
 // DeliverDue delivers up to limit due jobs (pending, or sending with an
-// expired lease), oldest first, and returns how many it sent. Jobs that are
-// deferred stay due; the first other error stops the run.
+// expired lease), oldest first, with Workers deliveries at a time (the
+// Limiter still paces them together), and returns how many it sent. Jobs
+// that are deferred stay due; other errors are returned, joined, after the
+// rest of the batch has been tried.
 func (d *Deliverer) DeliverDue(ctx context.Context, limit int) (int, error) {
 	jobs, err := d.Service.Store.DueJobs(ctx, d.Service.Now().UTC(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("list due jobs: %w", err)
 	}
-	sent := 0
-	for _, j := range jobs {
-		outcome, err := d.Deliver(ctx, j.ID)
-		if err != nil && !errors.Is(err, ErrDeferred) {
-			return sent, err
-		}
-		if outcome == OutcomeSent {
-			sent++
-		}
+	var (
+		mu   sync.Mutex
+		sent int
+		errs []error
+		wg   sync.WaitGroup
+	)
+	work := make(chan string)
+	for range max(d.Workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				outcome, err := d.Deliver(ctx, id)
+				mu.Lock()
+				if err != nil && !errors.Is(err, ErrDeferred) {
+					errs = append(errs, fmt.Errorf("job %s: %w", id, err))
+				}
+				if outcome == OutcomeSent {
+					sent++
+				}
+				mu.Unlock()
+			}
+		}()
 	}
-	return sent, nil
+	for _, j := range jobs {
+		work <- j.ID
+	}
+	close(work)
+	wg.Wait()
+	return sent, errors.Join(errs...)
 }

@@ -117,7 +117,7 @@ func MarketingStatus(events []Event, magnetID string) Status {
 	st := Status{State: StateNone, Reason: "never consented"}
 	for _, e := range events {
 		if e.Type == EventSuppressed {
-			return Status{State: StateSuppressed, Since: e.At, Reason: "suppressed on " + stamp(e.At) + " after a " + suppressionCause(e.Method)}
+			return Status{State: StateSuppressed, Since: e.At, Reason: suppressionReason(e)}
 		}
 		if e.Magnet != magnetID {
 			continue
@@ -143,11 +143,12 @@ func MarketingStatus(events []Event, magnetID string) Status {
 	return st
 }
 
-func suppressionCause(method string) string {
-	if method == MethodComplaint {
-		return "spam complaint"
+func suppressionReason(e Event) string {
+	cause := "permanent bounce"
+	if e.Method == MethodComplaint {
+		cause = "spam complaint"
 	}
-	return "permanent bounce"
+	return "suppressed on " + stamp(e.At) + " after a " + cause
 }
 
 // Suppressed reports whether the ledger holds a `suppressed` event, and the
@@ -155,7 +156,7 @@ func suppressionCause(method string) string {
 func Suppressed(events []Event) (bool, string) {
 	for _, e := range events {
 		if e.Type == EventSuppressed {
-			return true, "suppressed on " + stamp(e.At) + " after a " + suppressionCause(e.Method)
+			return true, suppressionReason(e)
 		}
 	}
 	return false, ""

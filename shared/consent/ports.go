@@ -28,11 +28,6 @@ type Store interface {
 	// ordered by At, at most limit per page. Pass the returned cursor to get
 	// the next page; an empty cursor means there is no more.
 	EventsByMagnet(ctx context.Context, magnetID string, from, to time.Time, limit int, cursor string) ([]Event, string, error)
-	// Claim records key until expiresAt unless an unexpired record of the
-	// same key exists, and reports whether this call created it. Expired
-	// records count as absent even before the store's TTL sweep removes
-	// them. It backs idempotency keys, rate limits and de-duplication.
-	Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error)
 	// ArchiveWording stores v under v.ID unless already archived — an
 	// archived version is immutable: if v.ID exists with different content
 	// the error wraps ErrConflict and nothing changes — and records that

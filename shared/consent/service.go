@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -80,6 +81,8 @@ type Service struct {
 	// local dispatcher uses it to deliver at once; on AWS the table's stream
 	// does this).
 	Kick func()
+
+	archived sync.Map // "magnet\nversion" archived by this Service
 }
 
 // Signup records a sign-up and delivers the freebie. The freebie goes out
@@ -91,7 +94,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if err != nil {
 		return err
 	}
-	version, err := s.wordingFor(ctx, m, strings.TrimSpace(req.WordingVersion))
+	version, err := s.wordingFor(ctx, m, strings.TrimSpace(req.WordingVersion), req.Consent)
 	if err != nil {
 		return err
 	}
@@ -143,12 +146,14 @@ func pendingKey(subscriber, magnetID, grantID string) string {
 }
 
 // wordingFor returns the archived wording version a sign-up records: the
-// form's version if given (it must be archived for this magnet — anything
-// else is a ValidationError), else the magnet's current version, archived
-// now if this instance has not yet done so. The text recorded is always the
-// text the server holds, never text sent by the client.
-func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string) (WordingVersion, error) {
-	if id != "" {
+// form's version if it names an older one (it must be archived for this
+// magnet — anything else is a ValidationError), else the magnet's current
+// version, archived the first time this Service uses it. The text recorded
+// is always the text the server holds, never text sent by the client. A
+// sign-up without consent or version needs none.
+func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string, consent bool) (WordingVersion, error) {
+	current := NewWordingVersion(m)
+	if id != "" && id != current.ID {
 		v, err := s.Store.Wording(ctx, m.ID, id)
 		if errors.Is(err, ErrNotFound) {
 			return v, &ValidationError{Fields: map[string]string{"consent_version": "This form is out of date. Reload the page and send it again."}}
@@ -158,28 +163,34 @@ func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string) (W
 		}
 		return v, nil
 	}
-	current := NewWordingVersion(m)
-	v, err := s.Store.Wording(ctx, m.ID, current.ID)
-	if errors.Is(err, ErrNotFound) {
-		if err := s.Store.ArchiveWording(ctx, m.ID, current, s.Now().UTC()); err != nil {
-			return v, fmt.Errorf("archive wording version: %w", err)
-		}
-		return s.Store.Wording(ctx, m.ID, current.ID)
+	if id == "" && !consent {
+		return WordingVersion{}, nil
 	}
-	if err != nil {
-		return v, fmt.Errorf("look up wording version: %w", err)
+	return current, s.archiveOnce(ctx, m.ID, current)
+}
+
+// archiveOnce archives v for magnetID unless this Service already did, so
+// only the first sign-up per version and instance pays for the write.
+func (s *Service) archiveOnce(ctx context.Context, magnetID string, v WordingVersion) error {
+	key := magnetID + "\n" + v.ID
+	if _, done := s.archived.Load(key); done {
+		return nil
 	}
-	return v, nil
+	if err := s.Store.ArchiveWording(ctx, magnetID, v, s.Now().UTC()); err != nil {
+		return fmt.Errorf("archive wording of magnet %s: %w", magnetID, err)
+	}
+	s.archived.Store(key, true)
+	return nil
 }
 
 // ArchiveCurrentWordings archives every configured magnet's current wording
-// version. Entry points call it at start, so any form rendered from this
-// configuration can name its version. Old versions are never removed.
+// version now rather than at its first sign-up, so a form rendered from this
+// configuration can name its version at once (the local server calls it at
+// start). Old versions are never removed.
 func (s *Service) ArchiveCurrentWordings(ctx context.Context) error {
-	now := s.Now().UTC()
 	for _, m := range s.Catalog.All() {
-		if err := s.Store.ArchiveWording(ctx, m.ID, NewWordingVersion(m), now); err != nil {
-			return fmt.Errorf("archive wording of magnet %s: %w", m.ID, err)
+		if err := s.archiveOnce(ctx, m.ID, NewWordingVersion(m)); err != nil {
+			return err
 		}
 	}
 	return nil

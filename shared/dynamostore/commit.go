@@ -238,9 +238,9 @@ func plural(n int, noun string) string {
 }
 
 // GetClaim returns the value of claim key if it is unexpired at now (by the
-// same whole-second rule as Claim), or an error wrapping
+// same whole-second rule as Commit), or an error wrapping
 // consent.ErrNotFound. It reads with a strongly consistent Query, so it sees
-// every Commit that returned. A claim made by Claim has the value "".
+// every Commit that returned. A claim committed without a value has the value "".
 func (s *Store) GetClaim(ctx context.Context, key string, now time.Time) (string, error) {
 	item, err := s.queryOne(ctx, claimPrefix+key, claimSK)
 	if err != nil {

@@ -352,23 +352,6 @@ func (s *Store) decodeCursor(cursor, magnetID string) (map[string]types.Attribut
 	}, nil
 }
 
-// Claim records key until expiresAt unless an unexpired record of key exists,
-// and reports whether this call created it: a Commit of one claim without a
-// value, so one conditional PutItem. A record counts as expired once now >=
-// its expiry, whether or not DynamoDB's TTL sweep (which can lag by days)
-// has removed it. Times are kept in whole Unix seconds, as TTL requires:
-// expiresAt is rounded up, now down, so a claim never ends early.
-func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
-	err := s.Commit(ctx, consent.Write{Claims: []consent.ClaimRecord{{Key: key, ExpiresAt: expiresAt}}, Now: now})
-	if errors.Is(err, consent.ErrClaimTaken) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
 // ceilUnix is t in Unix seconds, rounded up.
 func ceilUnix(t time.Time) int64 {
 	if t.Nanosecond() > 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/dynamostore"
+	"github.com/unbundled/unbundled/shared/storetest"
 )
 
 // failingAPI returns err from every write and records the last transaction.
@@ -193,7 +194,7 @@ func TestReadErrorsAreWrapped(t *testing.T) {
 	if _, _, err := s.EventsByMagnet(ctx, "m", at, at.Add(time.Hour), 10, ""); !errors.Is(err, boom) {
 		t.Errorf("EventsByMagnet: got %v, want it to wrap %v", err, boom)
 	}
-	if _, err := s.Claim(ctx, "k", at, at.Add(time.Hour)); !errors.Is(err, boom) {
+	if _, err := storetest.Claim(ctx, s, "k", at, at.Add(time.Hour)); !errors.Is(err, boom) {
 		t.Errorf("Claim: got %v, want it to wrap %v", err, boom)
 	}
 	v := consent.WordingVersion{ID: "w1", Wording: "Yes."}

@@ -6,7 +6,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -168,18 +167,6 @@ func (s *Store) EventsByMagnet(_ context.Context, magnetID string, from, to time
 		next = strconv.Itoa(end)
 	}
 	return all[offset:end], next, nil
-}
-
-// Claim implements consent.Store as a Commit of one claim without a value.
-func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
-	err := s.Commit(ctx, consent.Write{Claims: []consent.ClaimRecord{{Key: key, ExpiresAt: expiresAt}}, Now: now})
-	if errors.Is(err, consent.ErrClaimTaken) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // GetClaim implements consent.Store.

@@ -57,7 +57,7 @@ const schemaVersion = 3
 //     are copies used by queries. Index jobs_due lists pending and sending
 //     jobs oldest first.
 //   - claims.value: the value a Commit stored with a claim; empty for a
-//     claim made by Claim.
+//     claim committed without a value.
 var migrations = [schemaVersion]string{
 	`
 CREATE TABLE IF NOT EXISTS events (
@@ -466,25 +466,9 @@ func decodeCursor(cursor string) (position, error) {
 	return position{at: at, subscriber: subscriber, seq: seq}, nil
 }
 
-// Claim records key until expiresAt unless an unexpired record of key exists,
-// and reports whether this call created it: a Commit of one claim without a
-// value. A record counts as expired once now >= its expiry, whether or not
-// DeleteExpired has removed it. Times are kept in whole Unix seconds:
-// expiresAt is rounded up, now down, so a claim never ends early.
-func (s *Store) Claim(ctx context.Context, key string, now, expiresAt time.Time) (bool, error) {
-	err := s.Commit(ctx, consent.Write{Claims: []consent.ClaimRecord{{Key: key, ExpiresAt: expiresAt}}, Now: now})
-	if errors.Is(err, consent.ErrClaimTaken) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
 // GetClaim returns the value of claim key if it is unexpired at now (by the
-// same whole-second rule as Claim), or an error wrapping
-// consent.ErrNotFound. A claim made by Claim has the value "".
+// same whole-second rule as Commit), or an error wrapping
+// consent.ErrNotFound. A claim committed without a value has the value "".
 func (s *Store) GetClaim(ctx context.Context, key string, now time.Time) (string, error) {
 	var value string
 	err := s.db.QueryRowContext(ctx, "SELECT value FROM claims WHERE key = ? AND expires_at > ?", key, now.Unix()).Scan(&value)

@@ -70,7 +70,7 @@ func TestSecondReader(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "consent.db")
 	s := open(t, path)
 	ctx := context.Background()
-	if ok, err := s.Claim(ctx, "k", time.Unix(100, 0), time.Unix(200, 0)); err != nil || !ok {
+	if ok, err := storetest.Claim(ctx, s, "k", time.Unix(100, 0), time.Unix(200, 0)); err != nil || !ok {
 		t.Fatalf("Claim: got %v, %v, want true, nil", ok, err)
 	}
 
@@ -136,7 +136,7 @@ func TestMigrates(t *testing.T) {
 				t.Errorf("Ledger of the old file's subscriber: got %+v, want event e1 of ann@example.com", events)
 			}
 			now := time.Unix(1_000_000, 0)
-			if ok, err := s.Claim(ctx, "held", now, now.Add(time.Hour)); err != nil || ok {
+			if ok, err := storetest.Claim(ctx, s, "held", now, now.Add(time.Hour)); err != nil || ok {
 				t.Errorf("Claim of a key held in the old file: got %v, %v, want false, nil", ok, err)
 			}
 			if got, err := s.GetClaim(ctx, "held", now); err != nil || got != "" {
@@ -212,7 +212,7 @@ func TestClaimRoundsToSeconds(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "consent.db"))
 	ctx := context.Background()
 	base := time.Unix(1_000_000, 0)
-	if ok, err := s.Claim(ctx, "k", base, base.Add(1500*time.Millisecond)); err != nil || !ok {
+	if ok, err := storetest.Claim(ctx, s, "k", base, base.Add(1500*time.Millisecond)); err != nil || !ok {
 		t.Fatalf("first Claim: got %v, %v, want true, nil", ok, err)
 	}
 	tests := []struct {
@@ -223,7 +223,7 @@ func TestClaimRoundsToSeconds(t *testing.T) {
 		{2 * time.Second, true},
 	}
 	for _, tc := range tests {
-		got, err := s.Claim(ctx, "k", base.Add(tc.now), base.Add(time.Hour))
+		got, err := storetest.Claim(ctx, s, "k", base.Add(tc.now), base.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func TestDeleteExpired(t *testing.T) {
 		t.Errorf("DeleteExpired: got %d removed, want 4 (past and now, claims and jobs)", n)
 	}
 	// The unexpired records survived the sweep; the others are gone.
-	if ok, err := s.Claim(ctx, "future", now, now.Add(time.Hour)); err != nil || ok {
+	if ok, err := storetest.Claim(ctx, s, "future", now, now.Add(time.Hour)); err != nil || ok {
 		t.Errorf("Claim of the unexpired key after the sweep: got %v, %v, want false, nil", ok, err)
 	}
 	for _, id := range []string{"future", "forever"} {

@@ -229,7 +229,7 @@ func testCommitAllOrNothing(t *testing.T, s consent.Store) {
 				mustCommit(t, s, consent.Write{Now: now0, Jobs: []consent.Job{seededJob}})
 			}
 			if tc.seedClaim && tc.claimByClaim {
-				if ok, err := s.Claim(ctx, sub+"-y", now0.Add(-time.Minute), now0.Add(time.Second)); err != nil || !ok {
+				if ok, err := Claim(ctx, s, sub+"-y", now0.Add(-time.Minute), now0.Add(time.Second)); err != nil || !ok {
 					t.Fatalf("seeding claim: got %v, %v, want true, nil", ok, err)
 				}
 			} else if tc.seedClaim {
@@ -374,7 +374,7 @@ func testGetClaim(t *testing.T, s consent.Store) {
 		// Kept in whole seconds and rounded up, so it never ends early.
 		{Key: "fraction", Value: "f", ExpiresAt: now0.Add(1500 * time.Millisecond)},
 	}})
-	if ok, err := s.Claim(context.Background(), "plain", now0, now0.Add(time.Minute)); err != nil || !ok {
+	if ok, err := Claim(context.Background(), s, "plain", now0, now0.Add(time.Minute)); err != nil || !ok {
 		t.Fatalf("Claim(plain): got %v, %v, want true, nil", ok, err)
 	}
 	tests := []struct {

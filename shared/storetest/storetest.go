@@ -578,7 +578,7 @@ func testClaim(t *testing.T, s consent.Store) {
 		{"long after expiry", "k2", 24 * time.Hour, 25 * time.Hour, true},
 	}
 	for _, step := range steps {
-		got, err := s.Claim(ctx, step.key, base.Add(step.now), base.Add(step.expiresAt))
+		got, err := Claim(ctx, s, step.key, base.Add(step.now), base.Add(step.expiresAt))
 		if err != nil {
 			t.Fatalf("%s: Claim(%q): %v", step.name, step.key, err)
 		}
@@ -594,7 +594,7 @@ func testConcurrentClaim(t *testing.T, s consent.Store) {
 	for _, key := range []string{"fresh", "expired"} {
 		t.Run(key, func(t *testing.T) {
 			if key == "expired" {
-				if ok, err := s.Claim(context.Background(), key, now.Add(-time.Hour), now.Add(-time.Minute)); err != nil || !ok {
+				if ok, err := Claim(context.Background(), s, key, now.Add(-time.Hour), now.Add(-time.Minute)); err != nil || !ok {
 					t.Fatalf("seeding claim: got %v, %v, want true, nil", ok, err)
 				}
 			}
@@ -605,7 +605,7 @@ func testConcurrentClaim(t *testing.T, s consent.Store) {
 			for i := range claimers {
 				wg.Go(func() {
 					<-start
-					results[i], errs[i] = s.Claim(context.Background(), key, now, now.Add(time.Hour))
+					results[i], errs[i] = Claim(context.Background(), s, key, now, now.Add(time.Hour))
 				})
 			}
 			close(start)
@@ -624,4 +624,15 @@ func testConcurrentClaim(t *testing.T, s consent.Store) {
 			}
 		})
 	}
+}
+
+// Claim is a Commit of one claim without a value, reporting whether this call
+// created it (false if an unexpired record of key exists). Tests use it for
+// the TTL-claim behaviour every store shares.
+func Claim(ctx context.Context, s consent.Store, key string, now, expiresAt time.Time) (bool, error) {
+	err := s.Commit(ctx, consent.Write{Claims: []consent.ClaimRecord{{Key: key, ExpiresAt: expiresAt}}, Now: now})
+	if errors.Is(err, consent.ErrClaimTaken) {
+		return false, nil
+	}
+	return err == nil, err
 }

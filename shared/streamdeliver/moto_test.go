@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
+	"github.com/unbundled/unbundled/infra/awssetup"
 	"github.com/unbundled/unbundled/infra/emulators"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
@@ -45,15 +46,7 @@ func TestStreamDrivenDeliveryOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := fmt.Sprintf("outbox-%d", time.Now().UnixNano())
-	in, err := dynamostore.CreateTableInputFromTemplate(tpl, "ConsentTable", table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ttl, err := dynamostore.TTLAttributeFromTemplate(tpl, "ConsentTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamostore.CreateTable(ctx, db, in, ttl); err != nil {
+	if err := awssetup.EnsureTable(ctx, db, tpl, table); err != nil {
 		t.Fatal(err)
 	}
 
