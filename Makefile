@@ -2,6 +2,7 @@
 #
 #   make run     start the local server (embedded SQLite, local mailbox)
 #   make test    install pinned tools on first use, then run every check and test
+#   make unit    the Go-only tests (go test -short): no emulator, Python or Node
 #
 # Lambda bootstraps: `sam build` calls build-<LogicalId> with ARTIFACTS_DIR set.
 # ARCH picks the CPU for sam build (template parameter Architecture) and the
@@ -14,12 +15,11 @@ SHELL := /bin/bash
 GO        ?= go
 TOOLS     := $(CURDIR)/.tools
 SAM       := $(TOOLS)/venv/bin/sam
-STATICCHECK := $(TOOLS)/bin/staticcheck
 ARCH      ?= arm64
 GOARCH_arm64  := arm64
 GOARCH_x86_64 := amd64
 GOARCH    ?= $(GOARCH_$(ARCH))
-MAGNETS   ?= infra/magnets.json
+MAGNETS   ?= infra/local/magnets.json
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 
 export SAM_CLI_TELEMETRY := 0
@@ -41,13 +41,16 @@ test: tools check sam-validate ## everything: lint, unit, conformance, emulator 
 		$(GO) test -race -count=1 -timeout 20m ./...
 	@cat .aws-sam/rie-report.txt
 
+unit: ## Go-only tests, no emulators or browser (packages that need them skip with a message)
+	$(GO) test -short -race -count=1 ./...
+
 tools: ## install pinned test tools into .tools/ (no-op when up to date)
 	bash infra/tools/install.sh
 
 check: ## gofmt, go vet, staticcheck, go mod tidy
 	@unformatted="$$(gofmt -l functions infra shared)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(STATICCHECK) ./...
+	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
 
 sam-validate: ## sam validate --lint (cfn-lint) on template.yaml
@@ -56,8 +59,8 @@ sam-validate: ## sam validate --lint (cfn-lint) on template.yaml
 sam-build: ## sam build for ARCH (default arm64, as deployed)
 	GOARCH=$(GOARCH) $(SAM) build --build-in-source --template template.yaml --parameter-overrides Architecture=$(ARCH)
 
-bench: ## benchmarks, with figures printed
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+bench: ## benchmarks, with figures printed (Go only: store packages that need emulators skip under -short)
+	$(GO) test -short -run '^$$' -bench . -benchmem ./shared/...
 
 deploy: ## build for arm64 and deploy with the settings in samconfig.toml
 	@if grep -q '"/_local/' $(MAGNETS); then echo "$(MAGNETS) links to /_local/ (the local server's sample files), which do not exist on AWS: set real download_url values, or MAGNETS=your-file.json"; exit 1; fi

@@ -2,7 +2,7 @@
 package main
 
 import (
-	"github.com/unbundled/unbundled/shared/awsapp"
+	"github.com/unbundled/unbundled/functions/internal/awsapp"
 	"github.com/unbundled/unbundled/shared/web"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/unbundled/unbundled/shared/awsapp"
-	"github.com/unbundled/unbundled/shared/streamdeliver"
+	"github.com/unbundled/unbundled/functions/internal/awsapp"
+	"github.com/unbundled/unbundled/functions/internal/streamdeliver"
 )
 
 func main() {

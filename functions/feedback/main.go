@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/unbundled/unbundled/shared/awsapp"
-	"github.com/unbundled/unbundled/shared/feedback"
+	"github.com/unbundled/unbundled/functions/internal/awsapp"
+	"github.com/unbundled/unbundled/functions/internal/feedback"
 )
 
 func main() {

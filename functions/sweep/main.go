@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/unbundled/unbundled/shared/awsapp"
+	"github.com/unbundled/unbundled/functions/internal/awsapp"
 )
 
 // batch bounds one run; the schedule picks up the rest.

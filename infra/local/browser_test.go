@@ -16,6 +16,9 @@ import (
 // chromiumPath finds the browser `make tools` installs (Debian's chromium).
 // CHROMIUM overrides it. A missing browser fails the test: it never skips.
 func chromiumPath(t *testing.T) string {
+	if testing.Short() {
+		t.Skip("-short: needs Chromium (`make tools` installs it); `make test` runs this test")
+	}
 	t.Helper()
 	if p := os.Getenv("CHROMIUM"); p != "" {
 		return p

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unbundled/unbundled/infra/sesstandin"
+	"github.com/unbundled/unbundled/infra/testkit/sesstandin"
 )
 
 // burstSize is how many sign-ups the burst sends (issue: at least 2,000).

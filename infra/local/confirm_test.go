@@ -109,7 +109,7 @@ func TestWordingChangeKeepsOldVersions(t *testing.T) {
 	s.stop()
 
 	// The business edits its wording and restarts.
-	data, err := os.ReadFile("../magnets.json")
+	data, err := os.ReadFile("magnets.json")
 	if err != nil {
 		t.Fatal(err)
 	}

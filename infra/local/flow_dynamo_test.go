@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/unbundled/unbundled/infra/awssetup"
-	"github.com/unbundled/unbundled/infra/emulators"
+	"github.com/unbundled/unbundled/infra/testkit/awssetup"
+	"github.com/unbundled/unbundled/infra/testkit/emulators"
 	"github.com/unbundled/unbundled/shared/dynamostore"
 	"github.com/unbundled/unbundled/shared/token"
 )
@@ -117,7 +117,7 @@ func TestLocalServerRefusesBadStore(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			args := append([]string{"-addr", freeAddr(t), "-data", t.TempDir()}, tc.flags...)
+			args := append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, tc.flags...)
 			cmd := exec.CommandContext(ctx, binary, args...)
 			cmd.Env = env
 			out, err := cmd.CombinedOutput()

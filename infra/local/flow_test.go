@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -45,22 +44,13 @@ type server struct {
 	cmd  *exec.Cmd
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// start runs the server with dataDir and waits until it prints its URL.
-// Extra flags come last, so they override the defaults given here.
+// start runs the server with dataDir on a port the kernel picks (-addr
+// 127.0.0.1:0, so no two tests race for one) and waits until it prints the
+// URL it listens at. Extra flags come last, so they override the defaults
+// given here.
 func start(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	addr := freeAddr(t)
-	args := append([]string{"-addr", addr, "-data", dataDir, "-magnets", "../magnets.json"}, extra...)
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-magnets", "magnets.json"}, extra...)
 	cmd := exec.Command(binary, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -70,20 +60,20 @@ func start(t *testing.T, dataDir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{base: "http://" + addr, cmd: cmd}
+	s := &server{cmd: cmd}
 	t.Cleanup(s.stop)
-	ready := make(chan bool, 1)
+	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "unbundled is running at") {
-				ready <- true
+			if url, ok := strings.CutPrefix(sc.Text(), "unbundled is running at "); ok {
+				ready <- strings.TrimSpace(url)
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
 	select {
-	case <-ready:
+	case s.base = <-ready:
 	case <-time.After(30 * time.Second):
 		t.Fatal("local server did not start within 30s")
 	}

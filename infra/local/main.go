@@ -2,16 +2,16 @@
 // public API, a demo landing page, a local mailbox and a ledger view, stored
 // in an embedded SQLite file.
 //
-//	go run ./infra/local [-addr 127.0.0.1:8080] [-data ./data] [-magnets infra/magnets.json] [-mailer mailbox|ses] [-store sqlite|dynamodb] [-table unbundled-local]
+//	go run ./infra/local [-addr 127.0.0.1:8080] [-data ./data] [-magnets infra/local/magnets.json] [-mailer mailbox|ses] [-store sqlite|dynamodb] [-table unbundled-local]
 //
 // With -mailer ses, mail goes through Amazon SES v2 using the standard AWS
 // environment (AWS_REGION, credentials, and AWS_ENDPOINT_URL_SESV2 to point
-// it at an emulator or at infra/sesstandin/cmd/sesstandin).
+// it at an emulator or at infra/cmd/sesstandin).
 //
 // With -store dynamodb the ledger lives in the DynamoDB table -table (default
-// unbundled-local, as in infra/env.json) instead, reached with the standard AWS
+// unbundled-local, as in infra/local/env.json) instead, reached with the standard AWS
 // environment; for moto set AWS_ENDPOINT_URL_DYNAMODB and create the table with
-// `go run ./infra/setup-emulators`. Keys stay in the data directory.
+// `go run ./infra/cmd/setup-emulators`. Keys stay in the data directory.
 package main
 
 import (
@@ -29,14 +29,16 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/unbundled/unbundled/infra/awssetup"
-	"github.com/unbundled/unbundled/infra/localserver"
 	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/sesmail"
 )
 
-const defaultMagnets = "infra/magnets.json"
+const defaultMagnets = "infra/local/magnets.json"
+
+// defaultTable is the DynamoDB table for -store dynamodb: the name
+// infra/local/env.json gives the functions under sam local.
+const defaultTable = "unbundled-local"
 
 func main() {
 	if err := run(); err != nil {
@@ -50,8 +52,8 @@ func run() error {
 	data := flag.String("data", "data", "directory for the database, mailbox and keys files")
 	magnets := flag.String("magnets", defaultMagnets, "magnet catalog JSON file (the embedded sample if the default is absent)")
 	baseURL := flag.String("base-url", "", "public URL that emailed links start with (default http://<listen address>)")
-	storeKind := flag.String("store", localserver.StoreSQLite, "where the ledger lives: sqlite (an embedded file in -data) or dynamodb (table -table, reached with the standard AWS environment)")
-	table := flag.String("table", awssetup.LocalTableName, "DynamoDB table for -store dynamodb")
+	storeKind := flag.String("store", StoreSQLite, "where the ledger lives: sqlite (an embedded file in -data) or dynamodb (table -table, reached with the standard AWS environment)")
+	table := flag.String("table", defaultTable, "DynamoDB table for -store dynamodb")
 	mailerKind := flag.String("mailer", "mailbox", "where mail goes: mailbox (the local mailbox) or ses (Amazon SES v2 from the AWS environment)")
 	configSet := flag.String("ses-configuration-set", "", "SES configuration set for every message (with -mailer ses)")
 	maxRate := flag.Float64("max-rate", 0, "most emails sent per second (0: no limit)")
@@ -78,11 +80,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	store, err := localserver.OpenStore(context.Background(), *storeKind, *table)
+	store, err := OpenStore(context.Background(), *storeKind, *table)
 	if err != nil {
 		return err
 	}
-	app, err := localserver.New(localserver.Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Logger: logger})
+	app, err := New(Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func run() error {
 	defer stop()
 	fmt.Printf("unbundled is running at %s\n  demo landing page  %s/\n  local mailbox      %s/_local/mailbox\n  mailer             %s\n  store              %s\n  data directory     %s\nPress Ctrl+C to stop.\n",
 		*baseURL, *baseURL, *baseURL, *mailerKind, *storeKind, *data)
-	return localserver.Serve(ctx, ln, app)
+	return Serve(ctx, ln, app)
 }
 
 // newMailer returns the mailer -mailer names; nil means the local mailbox.

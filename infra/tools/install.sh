@@ -5,7 +5,7 @@
 #                                (infra/tools/requirements.txt + constraints.txt)
 #   <repo>/infra/tools/node_modules
 #                                aws-ses-v2-local (infra/tools/package.json + package-lock.json)
-#   <repo>/.tools/bin            Go tools: aws-lambda-rie, staticcheck (infra/tools/go-tools.txt)
+#   <repo>/.tools/bin            aws-lambda-rie, built from the `tool` directive in go.mod
 #
 # Idempotent and fast when up to date: each tool has a stamp file in
 # .tools/stamps holding a hash of its pin files (and of the toolchain that
@@ -20,7 +20,7 @@
 #     python3 -m venv /tmp/v && /tmp/v/bin/pip install -r infra/tools/requirements.txt \
 #       && /tmp/v/bin/pip freeze   # paste below the header of constraints.txt
 #   npm:    edit package.json, then: npm install --package-lock-only --prefix infra/tools
-#   Go:     edit go-tools.txt.
+#   Go:     go get -tool PACKAGE@VERSION (go.mod pins it; staticcheck runs as `go tool staticcheck`).
 set -euo pipefail
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -150,35 +150,27 @@ install_npm() {
 }
 
 # --- Go tools: aws-lambda-rie, staticcheck -------------------------------------
+# Pinned by the `tool` directives in go.mod (versions in go.mod/go.sum).
+# staticcheck runs as `go tool staticcheck`; the runtime emulator is also
+# built into .tools/bin because the tests start it as a separate process.
 install_go_tools() {
-	need go "install the Go tools"
-	local goversion
-	goversion="$(go env GOVERSION)"
-	local line pkg bin h start
-	local -a lines
-	mapfile -t lines <"$pins/go-tools.txt"
-	for line in "${lines[@]}"; do
-		line="${line%%#*}"
-		line="$(echo "$line" | tr -d '[:space:]')"
-		[[ -z "$line" ]] && continue
-		[[ "$line" == *@* ]] || die "go-tools.txt: '$line' is not PACKAGE@VERSION"
-		pkg="${line%@*}"
-		bin="${pkg##*/}"
-		h="$(hash_of "go:$recipe_go:$goversion:$line")"
-		if up_to_date "go-$bin" "$h" && [[ -x "$gobin/$bin" ]]; then
-			echo "tools: $bin (.tools/bin, ${line##*@}): up to date"
-			continue
-		fi
-		echo "tools: $bin (.tools/bin, ${line##*@}): installing (log: .tools/logs/go-$bin.log) ..."
-		start=$SECONDS
-		rm -f "$stamps/go-$bin"
-		: >"$logs/go-$bin.log"
-		# GOFLAGS is cleared so a caller's -mod=... cannot interfere with pkg@version installs.
-		run_logged "go-$bin" "go install $line" env GOBIN="$gobin" GOFLAGS= go install "$line"
-		[[ -x "$gobin/$bin" ]] || die "go install $line succeeded but $gobin/$bin is missing"
-		echo "$h" >"$stamps/go-$bin"
-		echo "tools: $bin (.tools/bin, ${line##*@}): installed in $((SECONDS - start))s"
-	done
+	need go "build the Go tools"
+	local pkg="github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+	local bin="aws-lambda-rie" h start version
+	version="$(go list -m -f '{{.Version}}' github.com/aws/aws-lambda-runtime-interface-emulator)"
+	h="$(hash_of "go:$recipe_go:$(go env GOVERSION)" "$root/go.mod" "$root/go.sum")"
+	if up_to_date "go-$bin" "$h" && [[ -x "$gobin/$bin" ]]; then
+		echo "tools: $bin (.tools/bin, $version): up to date"
+		return
+	fi
+	echo "tools: $bin (.tools/bin, $version): building (log: .tools/logs/go-$bin.log) ..."
+	start=$SECONDS
+	rm -f "$stamps/go-$bin"
+	: >"$logs/go-$bin.log"
+	run_logged "go-$bin" "go build $pkg" env CGO_ENABLED=0 go build -o "$gobin/$bin" "$pkg"
+	run_logged "go-staticcheck" "go tool staticcheck -version" go tool staticcheck -version
+	echo "$h" >"$stamps/go-$bin"
+	echo "tools: $bin (.tools/bin, $version): built in $((SECONDS - start))s"
 }
 
 # install_browser: headless Chromium for the browser tests, from Debian's

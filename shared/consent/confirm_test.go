@@ -10,8 +10,8 @@ import (
 
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
+	"github.com/unbundled/unbundled/shared/consent/storetest"
 	"github.com/unbundled/unbundled/shared/magnet"
-	"github.com/unbundled/unbundled/shared/storetest"
 )
 
 // linkToken pulls the t= token of the first link to path in text.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
+	"github.com/unbundled/unbundled/shared/consent/consenttest/memstore"
 	"github.com/unbundled/unbundled/shared/magnet"
-	"github.com/unbundled/unbundled/shared/memstore"
 )
 
 var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)

@@ -3,12 +3,12 @@ package dynamostore_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,10 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
-	"github.com/unbundled/unbundled/infra/emulators"
+	"github.com/unbundled/unbundled/infra/testkit/awssetup"
+	"github.com/unbundled/unbundled/infra/testkit/emulators"
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/storetest"
 	"github.com/unbundled/unbundled/shared/dynamostore"
-	"github.com/unbundled/unbundled/shared/storetest"
 )
 
 // client reaches the DynamoDB emulator TestMain started; streams reads the
@@ -36,6 +37,11 @@ func TestMain(m *testing.M) {
 // run starts moto, points the standard AWS environment at it and runs the
 // tests. If moto cannot start every test fails; none is skipped.
 func run(m *testing.M) (code int) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("dynamostore: -short: moto is not started; tests that need it skip")
+		return m.Run()
+	}
 	ctx := context.Background()
 	moto, err := emulators.StartMoto(ctx)
 	if err != nil {
@@ -98,36 +104,25 @@ func (s *serialClient) Do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-var tables atomic.Int64
-
 // newTable creates a fresh table from template.yaml, with TTL enabled as in
 // the template, and deletes it when the test ends.
 func newTable(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	tmpl := repoTemplate(t)
-	name := fmt.Sprintf("consent-%d-%d", os.Getpid(), tables.Add(1))
-	in, err := dynamostore.CreateTableInputFromTemplate(tmpl, "ConsentTable", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ttl, err := dynamostore.TTLAttributeFromTemplate(tmpl, "ConsentTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamostore.CreateTable(ctx, client, in, ttl); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
-			t.Errorf("delete table %s: %v", name, err)
-		}
-	})
-	return name
+	needMoto(t)
+	return awssetup.NewTestTable(t, client)
 }
 
 func TestConformance(t *testing.T) {
+	needMoto(t)
 	storetest.Run(t, func(t *testing.T) consent.Store {
 		return dynamostore.New(client, newTable(t))
 	})
+}
+
+// needMoto skips t under -short, where TestMain starts no emulator.
+func needMoto(t *testing.T) {
+	t.Helper()
+	if client == nil {
+		t.Skip("-short: needs moto; `make test` runs this test")
+	}
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/storetest"
 	"github.com/unbundled/unbundled/shared/dynamostore"
-	"github.com/unbundled/unbundled/shared/storetest"
 )
 
 // failingAPI returns err from every write and records the last transaction.
@@ -246,3 +246,6 @@ func TestArchiveWordingLinkFailure(t *testing.T) {
 		t.Errorf("got %d PutItem calls, want 2 (version, link)", api.puts)
 	}
 }
+
+// The real client satisfies the narrow interface the store consumes.
+var _ dynamostore.API = (*dynamodb.Client)(nil)

@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/unbundled/unbundled/infra/testkit/streamtest"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/dynamostore"
-	"github.com/unbundled/unbundled/shared/dynamostore/streamtest"
 )
 
 // TestStreamAnnouncesNewJobs commits jobs on the emulator, as one item and

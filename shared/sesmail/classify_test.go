@@ -18,7 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/unbundled/unbundled/infra/sesstandin"
+	"github.com/unbundled/unbundled/infra/testkit/sesstandin"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/sesmail"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/unbundled/unbundled/infra/emulators"
+	"github.com/unbundled/unbundled/infra/testkit/emulators"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/mailcheck"
 	"github.com/unbundled/unbundled/shared/sesmail"

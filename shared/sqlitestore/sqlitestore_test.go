@@ -14,9 +14,9 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/storetest"
 	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/sqlitestore"
-	"github.com/unbundled/unbundled/shared/storetest"
 )
 
 func open(t testing.TB, path string) *sqlitestore.Store {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
-	"github.com/unbundled/unbundled/shared/memstore"
+	"github.com/unbundled/unbundled/shared/consent/consenttest/memstore"
 	"github.com/unbundled/unbundled/shared/web"
 )
 

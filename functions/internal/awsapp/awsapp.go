@@ -1,0 +1,99 @@
+// Package awsapp wires the AWS side once per Lambda instance: typed config,
+// SDK clients, adapters, the domain service and the web server. Functions'
+// mains call New at init and hand one piece to the Lambda runtime.
+package awsapp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"golang.org/x/time/rate"
+
+	"github.com/unbundled/unbundled/functions/internal/lambdahttp"
+	"github.com/unbundled/unbundled/shared/config"
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/dynamostore"
+	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/secretkeys"
+	"github.com/unbundled/unbundled/shared/sesmail"
+	"github.com/unbundled/unbundled/shared/web"
+)
+
+// App is a wired function instance.
+type App struct {
+	Config  config.Lambda
+	Service *consent.Service
+	Server  *web.Server
+	Logger  *slog.Logger
+	aws     aws.Config
+}
+
+// New reads configuration through getenv and builds everything but the
+// mailer. Any error is a configuration or start-up problem: the function
+// should fail at init.
+func New(ctx context.Context, getenv func(string) string) (*App, error) {
+	// JSON from the first line, so even a configuration error is structured.
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(logger)
+	catalog, err := magnet.Load(cfg.MagnetsFile)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	keys, err := secretkeys.Load(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.SigningKeysSecret, cfg.SubjectKeySecret)
+	if err != nil {
+		return nil, err
+	}
+	service := &consent.Service{
+		Catalog: catalog,
+		Store:   dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
+		Keys:    keys,
+		BaseURL: cfg.PublicBaseURL,
+		Now:     time.Now,
+	}
+	return &App{
+		Config: cfg, Service: service, Logger: logger, aws: awsCfg,
+		Server: &web.Server{Service: service, Catalog: catalog, Logger: logger},
+	}, nil
+}
+
+// Deliverer sends queued jobs through SES at the configured pace. The SDK's
+// own retries are off: the deliverer's bounded, jittered backoff handles
+// throttling and records the outcome.
+func (a *App) Deliverer() *consent.Deliverer {
+	client := sesv2.NewFromConfig(a.aws, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
+	return &consent.Deliverer{
+		Service: a.Service,
+		Mailer:  sesmail.New(client, sesmail.Options{ConfigurationSetName: a.Config.ConfigurationSet}),
+		Limiter: rate.NewLimiter(rate.Limit(a.Config.MaxSendRate), 1),
+	}
+}
+
+// ServeRoutes is the whole main of an HTTP function: it wires the app at
+// init (exiting with the reason if configuration is wrong) and serves the
+// routes of function, as declared in web.Routes, through API Gateway.
+func ServeRoutes(function string) {
+	app, err := New(context.Background(), os.Getenv)
+	if err != nil {
+		slog.Error("init failed", "function", function, "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(lambdahttp.New(app.Server.Handler(function), app.Config.PublicBaseURL))
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/magnet"
+)
+
+//go:embed templates/ledger.html
+var ledgerFS embed.FS
+
+var ledgerPage = template.Must(template.ParseFS(ledgerFS, "templates/ledger.html"))
+
+// magnetStatus is one magnet's derived consent state for the ledger views.
+type magnetStatus struct {
+	Magnet   string        `json:"magnet"`
+	State    consent.State `json:"state"`
+	Eligible bool          `json:"eligible"`
+	Since    *time.Time    `json:"since,omitempty"`
+	Reason   string        `json:"reason"`
+}
+
+func statuses(catalog *magnet.Catalog, events []consent.Event) []magnetStatus {
+	var out []magnetStatus
+	for _, m := range catalog.All() {
+		st := consent.MarketingStatus(events, m.ID)
+		ms := magnetStatus{Magnet: m.ID, State: st.State, Eligible: st.Eligible(), Reason: st.Reason}
+		if !st.Since.IsZero() {
+			ms.Since = &st.Since
+		}
+		out = append(out, ms)
+	}
+	return out
+}
+
+// ledgerHandler serves one person's ledger: ledger.json (the events, oldest
+// first, with all recorded evidence), status.json (marketing eligibility
+// per magnet with its reason, from the one domain rule), and an HTML page
+// with both.
+func ledgerHandler(service *consent.Service, catalog *magnet.Catalog, view string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		email := r.URL.Query().Get("email")
+		if view == "html" && email == "" {
+			renderLedger(w, map[string]any{})
+			return
+		}
+		events, err := service.LedgerFor(r.Context(), email)
+		var verr *consent.ValidationError
+		switch {
+		case errors.As(err, &verr) && view == "html":
+			renderLedger(w, map[string]any{"Email": email, "Error": verr.Fields["email"]})
+		case errors.As(err, &verr):
+			writeJSON(w, http.StatusBadRequest, map[string]any{"errors": verr.Fields})
+		case err != nil:
+			slog.ErrorContext(r.Context(), "read ledger", "error", err.Error())
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not read the ledger"})
+		case view == "status":
+			writeJSON(w, http.StatusOK, statuses(catalog, events))
+		case view == "html":
+			renderLedger(w, map[string]any{"Email": email, "Events": events, "Statuses": statuses(catalog, events)})
+		default:
+			if events == nil {
+				events = []consent.Event{}
+			}
+			writeJSON(w, http.StatusOK, events)
+		}
+	})
+}
+
+func renderLedger(w http.ResponseWriter, data map[string]any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := ledgerPage.Execute(w, data); err != nil {
+		slog.Error("render ledger page", "error", err.Error())
+	}
+}
