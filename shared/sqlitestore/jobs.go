@@ -198,3 +198,15 @@ func expiresAt(t time.Time) any {
 
 // The checks below enforce what the in-memory and DynamoDB stores also
 // enforce (each store keeps its own copy; consent has no CheckWrite yet).
+
+// clampTime formats t as a time key, clamped to the years the layout holds.
+func clampTime(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Year() < 0:
+		return "0000"
+	case t.Year() > 9999:
+		return "9999-12-31T23:59:59.999999999Z~"
+	}
+	return t.Format(timeLayout)
+}

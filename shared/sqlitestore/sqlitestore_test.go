@@ -47,14 +47,14 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, []consent.Event{e}); err != nil {
+	if err := storetest.Append(ctx, s, e); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	got, err := open(t, path).Ledger(ctx, "s")
+	got, err := open(t, path).Events(ctx, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,13 +90,13 @@ func TestSecondReader(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*) FROM claims").Scan(&claims); err != nil {
 		t.Fatal(err)
 	}
-	if mode != "wal" || version != 3 || claims != 1 {
-		t.Errorf("second reader: got journal_mode %q, user_version %d, %d claims; want wal, 3, 1", mode, version, claims)
+	if mode != "wal" || version != sqlitestore.SchemaVersion() || claims != 1 {
+		t.Errorf("second reader: got journal_mode %q, user_version %d, %d claims; want wal, %d, 1", mode, version, claims, sqlitestore.SchemaVersion())
 	}
 }
 
 // TestMigrates opens files as older schema versions left them and checks
-// that they are brought to version 3 with their data intact and the newer
+// that they are brought to the current version with their data intact and the newer
 // tables usable.
 func TestMigrates(t *testing.T) {
 	for _, tc := range []struct {
@@ -125,10 +125,13 @@ func TestMigrates(t *testing.T) {
 
 			s := open(t, path)
 			ctx := context.Background()
-			if got := userVersion(t, path); got != 3 {
-				t.Errorf("user_version after Open: got %d, want 3", got)
+			if got, want := userVersion(t, path), sqlitestore.SchemaVersion(); got != want {
+				t.Errorf("user_version after Open: got %d, want %d", got, want)
 			}
-			events, err := s.Ledger(ctx, "sub1")
+			if n := indexCount(t, path, "events_by_magnet"); n != 0 {
+				t.Errorf("index events_by_magnet still exists after migrating")
+			}
+			events, err := s.Events(ctx, "sub1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,7 +331,7 @@ func TestAppendAfterCloseFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	err = s.Append(context.Background(), []consent.Event{{Subscriber: "s", Seq: 1, Magnet: "m"}})
+	err = storetest.Append(context.Background(), s, consent.Event{Subscriber: "s", Seq: 1, Magnet: "m"})
 	if err == nil || errors.Is(err, consent.ErrConflict) {
 		t.Errorf("Append after Close: got %v, want a non-conflict error", err)
 	}
@@ -346,8 +349,38 @@ func BenchmarkAppend(b *testing.B) {
 			At: at.Add(time.Duration(seq)), Magnet: "guide", Email: "bench@example.com",
 			Method: consent.MethodCheckbox, Wording: "Yes, email me the monthly newsletter.",
 		}
-		if err := s.Append(ctx, []consent.Event{e}); err != nil {
+		if err := storetest.Append(ctx, s, e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// indexCount counts the indexes called name in the file at path.
+func indexCount(t *testing.T, path, name string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestMigrationFilesNumbered: the embedded files are 0001, 0002, … without
+// gaps, and the schema version is their count.
+func TestMigrationFilesNumbered(t *testing.T) {
+	if got := sqlitestore.SchemaVersion(); got < 4 {
+		t.Fatalf("schema version %d: want at least 4 (one per migrations/*.sql file)", got)
+	}
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != sqlitestore.SchemaVersion() {
+		t.Errorf("%d migration files, schema version %d: want them equal", len(files), sqlitestore.SchemaVersion())
 	}
 }
