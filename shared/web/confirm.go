@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"mime"
 	"net/http"
 	"net/url"
 
@@ -23,11 +22,15 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // confirm handles the page's button: it records the confirmation once;
-// repeats show the same success page and write nothing.
+// repeats show the same success page and write nothing. A body without the
+// button's field is a bad link (400).
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err := parseForm(r, mediaType); err != nil || r.PostForm.Get("confirm") != "yes" {
-		render(w, r, http.StatusBadRequest, "bad_link", nil)
+	if err := readLinkForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		s.fail(w, r, errBadLink)
 		return
 	}
 	tok := r.URL.Query().Get("t")
@@ -35,37 +38,32 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	s.renderConfirm(w, r, tok, t, err, "confirmed")
 }
 
+// renderConfirm shows okPage for a confirmation waiting for (or, on the
+// confirm page, past) the button, the resend offer for an expired link, and
+// hands every other error to fail.
 func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, tok string, t consent.ConfirmTarget, err error, okPage string) {
 	data := confirmData{ConfirmTarget: t, Action: s.link(r, "/confirm?t="+url.QueryEscape(tok))}
 	switch {
 	case errors.Is(err, consent.ErrLinkExpired):
 		data.Action = s.link(r, "/confirm/resend?t="+url.QueryEscape(tok))
-		render(w, r, http.StatusOK, "confirm_expired", data)
-	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
-		render(w, r, http.StatusBadRequest, "bad_link", nil)
+		s.render(w, r, http.StatusOK, "confirm_expired", data)
 	case err != nil:
-		s.logFailure(r, "confirm failed", err)
-		render(w, r, http.StatusInternalServerError, "failure", nil)
+		s.fail(w, r, err)
 	case t.Status.State == consent.StateActive && okPage == "confirm":
-		render(w, r, http.StatusOK, "confirmed", data)
+		s.render(w, r, http.StatusOK, "confirmed", data)
 	case t.Status.State == consent.StateNone || t.Status.State == consent.StateWithdrawn:
-		render(w, r, http.StatusOK, "nothing_to_confirm", data)
+		s.render(w, r, http.StatusOK, "nothing_to_confirm", data)
 	default:
-		render(w, r, http.StatusOK, okPage, data)
+		s.render(w, r, http.StatusOK, okPage, data)
 	}
 }
 
 // confirmResend sends a new confirm link for an expired one. The answer is
 // the same whether or not anything was sent.
 func (s *Server) confirmResend(w http.ResponseWriter, r *http.Request) {
-	err := s.Service.ResendConfirmation(r.Context(), r.URL.Query().Get("t"))
-	switch {
-	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
-		render(w, r, http.StatusBadRequest, "bad_link", nil)
-	case err != nil:
-		s.logFailure(r, "confirm resend failed", err)
-		render(w, r, http.StatusInternalServerError, "failure", nil)
-	default:
-		render(w, r, http.StatusOK, "confirm_resent", nil)
+	if err := s.Service.ResendConfirmation(r.Context(), r.URL.Query().Get("t")); err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	s.render(w, r, http.StatusOK, "confirm_resent", nil)
 }

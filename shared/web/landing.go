@@ -21,5 +21,5 @@ func (s *Server) LandingPage(w http.ResponseWriter, r *http.Request) {
 	for _, m := range s.Catalog.All() {
 		forms = append(forms, form{Magnet: m, Version: consent.NewWordingVersion(m).ID})
 	}
-	render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": forms, "Action": "/signup"})
+	s.render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": forms, "Action": "/signup"})
 }

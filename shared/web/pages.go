@@ -3,35 +3,63 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// pages holds one template per page, each the layout plus the page's blocks.
-var pages = func() map[string]*template.Template {
-	layout := template.Must(template.ParseFS(templateFS, "templates/layout.html"))
-	names := []string{"landing", "signup_errors", "thanks", "unsubscribe", "unsubscribed", "bad_link", "failure", "not_allowed", "withdraw", "withdraw_sent", "confirm", "confirmed", "confirm_expired", "confirm_resent", "nothing_to_confirm"}
-	m := make(map[string]*template.Template, len(names))
-	for _, n := range names {
-		m[n] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+n+".html"))
+// pages holds one template per file of templates/ other than layout.html,
+// named after the file without ".html": the layout plus that file's "title"
+// and "content" blocks. A template that does not parse panics at init, so
+// every test of this package fails.
+var pages = parsePages(templateFS)
+
+func parsePages(fsys fs.FS) map[string]*template.Template {
+	layout := template.Must(template.ParseFS(fsys, "templates/layout.html"))
+	files, err := fs.Glob(fsys, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	m := make(map[string]*template.Template, len(files))
+	for _, file := range files {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if name == "layout" {
+			continue
+		}
+		m[name] = template.Must(template.Must(layout.Clone()).ParseFS(fsys, file))
 	}
 	return m
-}()
+}
 
-// render writes a full HTML page. It renders into a buffer first so a
-// template failure can still become a clean 500.
-func render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+// render writes a full HTML page (headers only for HEAD). If the page cannot
+// be rendered the request fails with a 500.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	if err := writePage(w, r, status, page, data); err != nil {
+		s.fail(w, r, err)
+	}
+}
+
+// writePage renders page into a buffer first, so on error nothing has been
+// written and the caller can still answer cleanly.
+func writePage(w http.ResponseWriter, r *http.Request, status int, page string, data any) error {
+	t, ok := pages[page]
+	if !ok {
+		return fmt.Errorf("render page %s: no such page", page)
+	}
 	var buf bytes.Buffer
-	if err := pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
-		http.Error(w, "Something went wrong. Please try again later.", http.StatusInternalServerError)
-		return
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return fmt.Errorf("render page %s: %w", page, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())
 	}
+	return nil
 }

@@ -1,8 +1,13 @@
 // Package web holds the public HTTP endpoints as plain http.Handlers. The same
 // handlers run on Lambda (through the API Gateway adapter in lambdahttp) and
-// in the local server; Routes is the one route table both are built from, and
-// a test checks it against template.yaml.
+// in the local server. Every route is declared once, in routes; tests check
+// it against template.yaml and README.md.
 package web
+
+import (
+	"net/http"
+	"slices"
+)
 
 // Route is one public endpoint and the Lambda function (template.yaml logical
 // id) that serves it.
@@ -10,6 +15,8 @@ type Route struct {
 	Method   string
 	Path     string
 	Function string
+
+	serve func(*Server, http.ResponseWriter, *http.Request)
 }
 
 // Function logical ids in template.yaml.
@@ -19,21 +26,50 @@ const (
 	ConfirmFunction     = "ConfirmFunction"
 )
 
-// Routes is every public route. Keep template.yaml in step: the route test
-// fails if they differ.
-var Routes = []Route{
-	{Method: "POST", Path: "/signup", Function: SignupFunction},
-	{Method: "OPTIONS", Path: "/signup", Function: SignupFunction},
-	{Method: "GET", Path: "/thanks", Function: SignupFunction},
-	{Method: "GET", Path: "/unsubscribe", Function: UnsubscribeFunction},
-	{Method: "HEAD", Path: "/unsubscribe", Function: UnsubscribeFunction},
-	{Method: "POST", Path: "/unsubscribe", Function: UnsubscribeFunction},
-	{Method: "OPTIONS", Path: "/unsubscribe", Function: UnsubscribeFunction},
-	{Method: "GET", Path: "/withdraw", Function: UnsubscribeFunction},
-	{Method: "POST", Path: "/withdraw", Function: UnsubscribeFunction},
-	{Method: "GET", Path: "/confirm", Function: ConfirmFunction},
-	{Method: "HEAD", Path: "/confirm", Function: ConfirmFunction},
-	{Method: "POST", Path: "/confirm", Function: ConfirmFunction},
-	{Method: "OPTIONS", Path: "/confirm", Function: ConfirmFunction},
-	{Method: "POST", Path: "/confirm/resend", Function: ConfirmFunction},
+// routes is the one route table: method, path, function and handler. Keep
+// template.yaml and README.md's Endpoints table in step; the route tests fail
+// if they differ.
+var routes = []Route{
+	{"POST", "/signup", SignupFunction, (*Server).signup},
+	{"OPTIONS", "/signup", SignupFunction, (*Server).signupPreflight},
+	{"GET", "/thanks", SignupFunction, (*Server).thanks},
+	{"GET", "/unsubscribe", UnsubscribeFunction, (*Server).unsubscribePage},
+	{"HEAD", "/unsubscribe", UnsubscribeFunction, (*Server).unsubscribePage},
+	{"POST", "/unsubscribe", UnsubscribeFunction, (*Server).unsubscribe},
+	{"OPTIONS", "/unsubscribe", UnsubscribeFunction, (*Server).linkOptions},
+	{"GET", "/withdraw", UnsubscribeFunction, (*Server).withdrawPage},
+	{"POST", "/withdraw", UnsubscribeFunction, (*Server).withdrawRequest},
+	{"GET", "/confirm", ConfirmFunction, (*Server).confirmPage},
+	{"HEAD", "/confirm", ConfirmFunction, (*Server).confirmPage},
+	{"POST", "/confirm", ConfirmFunction, (*Server).confirm},
+	{"OPTIONS", "/confirm", ConfirmFunction, (*Server).linkOptions},
+	{"POST", "/confirm/resend", ConfirmFunction, (*Server).confirmResend},
+}
+
+// Routes returns every public route, in declaration order. The slice is a
+// copy: changing it changes nothing served.
+func Routes() []Route {
+	return slices.Clone(routes)
+}
+
+// Handler returns the routes served by one Lambda function, or every public
+// route when function is "", wrapped in Middleware. It panics if function
+// serves no route, so a misspelt function id fails at start-up rather than
+// answering every request with 404.
+func (s *Server) Handler(function string) http.Handler {
+	mux := http.NewServeMux()
+	served := 0
+	for _, rt := range routes {
+		if function != "" && rt.Function != function {
+			continue
+		}
+		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+			rt.serve(s, w, r)
+		})
+		served++
+	}
+	if served == 0 {
+		panic("web: no routes for function " + function)
+	}
+	return s.Middleware(mux)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,41 +26,6 @@ type Server struct {
 	Service *consent.Service
 	Catalog *magnet.Catalog
 	Logger  *slog.Logger
-}
-
-// Handler returns the routes served by one Lambda function, or every public
-// route when function is "". It adds request ids, security headers and one
-// log line per request.
-func (s *Server) Handler(function string) http.Handler {
-	handlers := map[string]http.HandlerFunc{
-		"POST /signup":         s.signup,
-		"OPTIONS /signup":      s.signupPreflight,
-		"GET /thanks":          s.thanks,
-		"GET /unsubscribe":     s.unsubscribePage,
-		"HEAD /unsubscribe":    s.unsubscribePage,
-		"POST /unsubscribe":    s.unsubscribe,
-		"OPTIONS /unsubscribe": s.linkOptions,
-		"GET /withdraw":        s.withdrawPage,
-		"POST /withdraw":       s.withdrawRequest,
-		"GET /confirm":         s.confirmPage,
-		"HEAD /confirm":        s.confirmPage,
-		"POST /confirm":        s.confirm,
-		"OPTIONS /confirm":     s.linkOptions,
-		"POST /confirm/resend": s.confirmResend,
-	}
-	mux := http.NewServeMux()
-	for _, rt := range Routes {
-		if function != "" && rt.Function != function {
-			continue
-		}
-		pattern := rt.Method + " " + rt.Path
-		h, ok := handlers[pattern]
-		if !ok {
-			panic("web: no handler for route " + pattern) // caught by tests
-		}
-		mux.Handle(pattern, h)
-	}
-	return s.Middleware(mux)
 }
 
 type requestIDKey struct{}
@@ -143,37 +106,6 @@ func evidence(r *http.Request) consent.Evidence {
 		ua = ua[:maxUserAgent]
 	}
 	return consent.Evidence{SourceIP: ip, UserAgent: ua, RequestID: RequestID(r.Context())}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// errorStatus is the one table from domain errors to HTTP statuses.
-func errorStatus(err error) int {
-	var verr *consent.ValidationError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &verr):
-		return http.StatusBadRequest
-	case errors.As(err, &tooBig):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
-		return http.StatusBadRequest
-	case errors.Is(err, consent.ErrIdempotencyMismatch):
-		return http.StatusUnprocessableEntity
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
-// logFailure logs an unexpected error once, at the boundary. Error texts come
-// from our own wrapping and the SDKs and hold no personal data.
-func (s *Server) logFailure(r *http.Request, what string, err error) {
-	s.logger().LogAttrs(r.Context(), slog.LevelError, what,
-		slog.String("error", err.Error()), slog.String("request_id", RequestID(r.Context())))
 }
 
 // link is an absolute link to path on this service, so pages and redirects

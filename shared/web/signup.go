@@ -25,22 +25,19 @@ type signupJSON struct {
 
 // signup handles POST /signup from an HTML form (303 to the thank-you page)
 // or JSON (202 {"status":"accepted"}). Bad input: 400 with a message per
-// field, and nothing stored or sent.
+// field, and nothing stored or sent. Errors are answered by fail, as JSON
+// for JSON requests.
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	isJSON := mediaType == "application/json"
+	isJSON := wantsJSON(r)
 	req, err := decodeSignup(r, mediaType)
 	if err != nil {
-		s.signupError(w, r, isJSON, err)
+		s.fail(w, r, err)
 		return
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		if !s.originAllowed(r, origin, req.Magnet) {
-			if isJSON {
-				writeJSON(w, http.StatusForbidden, map[string]any{"errors": map[string]string{"origin": "This page may not post sign-ups for this download."}})
-			} else {
-				render(w, r, http.StatusForbidden, "not_allowed", nil)
-			}
+			s.fail(w, r, errOriginNotAllowed)
 			return
 		}
 		if isJSON {
@@ -51,11 +48,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	req.Evidence = evidence(r)
 	req.IdempotencyKey = r.Header.Get("Idempotency-Key")
 	if len(req.IdempotencyKey) > consent.MaxIdempotencyKey {
-		s.signupError(w, r, isJSON, &consent.ValidationError{Fields: map[string]string{"idempotency_key": "The Idempotency-Key header is too long."}})
+		s.fail(w, r, &consent.ValidationError{Fields: map[string]string{"idempotency_key": "The Idempotency-Key header is too long."}})
 		return
 	}
 	if err := s.Service.Signup(r.Context(), req); err != nil {
-		s.signupError(w, r, isJSON, err)
+		s.fail(w, r, err)
 		return
 	}
 	if isJSON {
@@ -167,34 +164,8 @@ func (s *Server) signupPreflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) signupError(w http.ResponseWriter, r *http.Request, isJSON bool, err error) {
-	status := errorStatus(err)
-	var verr *consent.ValidationError
-	switch {
-	case errors.As(err, &verr) && isJSON:
-		writeJSON(w, status, map[string]any{"errors": verr.Fields})
-	case errors.As(err, &verr):
-		render(w, r, status, "signup_errors", verr)
-	case status == http.StatusRequestEntityTooLarge && isJSON:
-		writeJSON(w, status, map[string]any{"errors": map[string]string{"body": "The request is too large."}})
-	case status == http.StatusRequestEntityTooLarge:
-		http.Error(w, "The request is too large.", status)
-	case status == http.StatusUnprocessableEntity && isJSON:
-		writeJSON(w, status, map[string]any{"errors": map[string]string{"idempotency_key": "This Idempotency-Key was used for a different request."}})
-	case status == http.StatusUnprocessableEntity:
-		http.Error(w, "This Idempotency-Key was used for a different request.", status)
-	default:
-		s.logFailure(r, "signup failed", err)
-		if isJSON {
-			writeJSON(w, status, map[string]string{"error": "Something went wrong. Please try again later."})
-		} else {
-			render(w, r, status, "failure", nil)
-		}
-	}
-}
-
 // thanks is the built-in thank-you page for magnets without their own.
 func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
 	m, _ := s.Catalog.Get(r.URL.Query().Get("magnet"))
-	render(w, r, http.StatusOK, "thanks", m)
+	s.render(w, r, http.StatusOK, "thanks", m)
 }

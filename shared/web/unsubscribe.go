@@ -21,15 +21,11 @@ type unsubscribeData struct {
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("t")
 	t, err := s.Service.DescribeUnsubscribe(r.Context(), tok)
-	switch {
-	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
-		render(w, r, http.StatusBadRequest, "bad_link", nil)
-	case err != nil:
-		s.logFailure(r, "unsubscribe page failed", err)
-		render(w, r, http.StatusInternalServerError, "failure", nil)
-	default:
-		render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
 }
 
 // linkOptions answers OPTIONS on emailed links (sent by some scanners and
@@ -42,11 +38,11 @@ func (s *Server) linkOptions(w http.ResponseWriter, r *http.Request) {
 // unsubscribe handles POST: the RFC 8058 one-click body
 // "List-Unsubscribe=One-Click" (sent by mail providers without cookies or
 // auth) or our page's button. It withdraws before answering and always
-// answers 200 with a page, never a redirect.
+// answers 200 with a page, never a redirect. Any other body is a bad link
+// (400).
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err := parseForm(r, mediaType); err != nil {
-		render(w, r, errorStatus(err), "bad_link", nil)
+	if err := readLinkForm(r); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	var method string
@@ -56,17 +52,26 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	case r.PostForm.Get("confirm") == "yes":
 		method = consent.MethodUnsubscribePage
 	default:
-		render(w, r, http.StatusBadRequest, "bad_link", nil)
+		s.fail(w, r, errBadLink)
 		return
 	}
 	t, err := s.Service.Withdraw(r.Context(), r.URL.Query().Get("t"), method, evidence(r))
-	switch {
-	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet):
-		render(w, r, http.StatusBadRequest, "bad_link", nil)
-	case err != nil:
-		s.logFailure(r, "unsubscribe failed", err)
-		render(w, r, http.StatusInternalServerError, "failure", nil)
-	default:
-		render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet})
+}
+
+// readLinkForm reads the form posted to an emailed link into r.PostForm. A
+// form that cannot be read is errBadLink; a body over the limit stays a
+// *http.MaxBytesError (413).
+func readLinkForm(r *http.Request) error {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	err := parseForm(r, mediaType)
+	var verr *consent.ValidationError
+	if errors.As(err, &verr) {
+		return errBadLink
+	}
+	return err
 }

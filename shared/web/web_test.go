@@ -28,7 +28,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{store: memstore.New(), mailer: &consenttest.Mailer{}}
 	e.svc = consenttest.Service(t, e.store, time.Now)
-	consenttest.DeliverAtOnce(t, e.svc, e.mailer)
+	consenttest.DeliverAtOnce(t, e.svc, e.store, e.mailer)
 	catalog := e.svc.Catalog
 	srv := &web.Server{Service: e.svc, Catalog: catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	e.h = srv.Handler("")
@@ -254,12 +254,37 @@ func TestUnsubscribeBadTokenGeneric400(t *testing.T) {
 
 func TestEveryRouteHasAHandler(t *testing.T) {
 	e := newEnv(t)
-	for _, rt := range web.Routes {
+	for _, rt := range web.Routes() {
 		w := e.do(t, rt.Method, rt.Path, "", "")
 		if w.Code == http.StatusNotFound || w.Code == http.StatusMethodNotAllowed {
 			t.Errorf("%s %s: status %d", rt.Method, rt.Path, w.Code)
 		}
 	}
+}
+
+func TestHandlerServesOnlyItsFunction(t *testing.T) {
+	e := newEnv(t)
+	srv := &web.Server{Service: e.svc, Catalog: e.svc.Catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, fn := range []string{web.SignupFunction, web.UnsubscribeFunction, web.ConfirmFunction} {
+		h := srv.Handler(fn)
+		for _, rt := range web.Routes() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(rt.Method, rt.Path, nil))
+			served := w.Code != http.StatusNotFound && w.Code != http.StatusMethodNotAllowed
+			if want := rt.Function == fn; served != want {
+				t.Errorf("%s serving %s %s (of %s): got status %d, want served=%v", fn, rt.Method, rt.Path, rt.Function, w.Code, want)
+			}
+		}
+	}
+}
+
+func TestHandlerPanicsForAnUnknownFunction(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Handler(\"NoSuchFunction\") did not panic")
+		}
+	}()
+	(&web.Server{}).Handler("NoSuchFunction")
 }
 
 func TestSecurityHeaders(t *testing.T) {

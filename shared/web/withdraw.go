@@ -16,12 +16,13 @@ type withdrawData struct {
 // withdrawPage is the self-service page for people who lost our emails:
 // enter an address, get unsubscribe links by email.
 func (s *Server) withdrawPage(w http.ResponseWriter, r *http.Request) {
-	render(w, r, http.StatusOK, "withdraw", withdrawData{Action: s.link(r, "/withdraw")})
+	s.render(w, r, http.StatusOK, "withdraw", withdrawData{Action: s.link(r, "/withdraw")})
 }
 
 // withdrawRequest answers every valid address with the same page, whether or
 // not it is known, subscribed or rate-limited, so it cannot be used to find
-// out who is on a list.
+// out who is on a list. An invalid address shows the form again with the
+// message (400).
 func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	err := parseForm(r, mediaType)
@@ -31,13 +32,10 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
 	var verr *consent.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		render(w, r, http.StatusBadRequest, "withdraw", withdrawData{Action: s.link(r, "/withdraw"), Errors: verr.Fields})
-	case err != nil && errorStatus(err) == http.StatusRequestEntityTooLarge:
-		render(w, r, http.StatusRequestEntityTooLarge, "withdraw", withdrawData{Action: s.link(r, "/withdraw")})
+		s.render(w, r, http.StatusBadRequest, "withdraw", withdrawData{Action: s.link(r, "/withdraw"), Errors: verr.Fields})
 	case err != nil:
-		s.logFailure(r, "withdrawal link request failed", err)
-		render(w, r, http.StatusInternalServerError, "failure", nil)
+		s.fail(w, r, err)
 	default:
-		render(w, r, http.StatusOK, "withdraw_sent", nil)
+		s.render(w, r, http.StatusOK, "withdraw_sent", nil)
 	}
 }
