@@ -72,7 +72,7 @@ func TestLocalServerWithDynamoDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	stored, err := store.Ledger(ctx, keys.Subject.SubscriberID("dora@example.com"))
+	stored, err := store.Events(ctx, keys.Subject.SubscriberID("dora@example.com"))
 	if err != nil {
 		t.Fatalf("read the table: %v", err)
 	}

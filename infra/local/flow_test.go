@@ -325,7 +325,7 @@ func TestLocalServerKeepsDataAcrossRestart(t *testing.T) {
 
 func TestLocalServerServesEveryPublicRoute(t *testing.T) {
 	s := start(t, t.TempDir())
-	for _, r := range web.Routes {
+	for _, r := range web.Routes() {
 		if resp, _ := s.do(t, r.Method, r.Path, "", ""); resp.StatusCode == 404 || resp.StatusCode == 405 {
 			t.Errorf("%s %s: %d", r.Method, r.Path, resp.StatusCode)
 		}

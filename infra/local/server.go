@@ -1,8 +1,9 @@
-// Package localserver is the embedded default: the whole public API plus a
-// demo landing page, a local mailbox and a ledger view, on an embedded SQLite
-// file — nothing but Go needed. The /_local/ routes exist only here, never
-// on Lambda.
 package main
+
+// The wiring of the embedded default: the whole public API plus a demo
+// landing page, a local mailbox and a ledger view, on an embedded SQLite file
+// — nothing but Go needed. The /_local/ routes exist only here, never on
+// Lambda.
 
 import (
 	"context"
@@ -85,8 +86,8 @@ func New(opts Options) (*App, error) {
 	}
 	app.closers = append(app.closers, box.Close)
 
-	service := &consent.Service{Catalog: catalog, Store: store, Keys: keys, BaseURL: opts.BaseURL, Now: time.Now}
-	deliverer := &consent.Deliverer{Service: service, Mailer: opts.Mailer}
+	service := &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Keys: keys, BaseURL: opts.BaseURL, Now: time.Now}
+	deliverer := &consent.Deliverer{Service: service, Jobs: store, Mailer: opts.Mailer}
 	if deliverer.Mailer == nil {
 		deliverer.Mailer = box
 	}
@@ -188,7 +189,7 @@ func loadCatalog(path string) (*magnet.Catalog, error) {
 
 // outboxHandler serves GET /_local/outbox.json: how many delivery jobs are
 // still to send (pending, or being sent), at most 10000.
-func outboxHandler(store consent.Store) http.Handler {
+func outboxHandler(store consent.JobQueue) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		jobs, err := store.DueJobs(r.Context(), time.Now().Add(365*24*time.Hour), 10000)
 		if err != nil {

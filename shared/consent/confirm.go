@@ -58,7 +58,7 @@ func (s *Service) DescribeConfirmation(ctx context.Context, tok string) (Confirm
 	if err != nil && !errors.Is(err, ErrLinkExpired) {
 		return t, err
 	}
-	ledger, lerr := s.Store.Ledger(ctx, t.Subscriber)
+	ledger, lerr := s.Ledger.Events(ctx, t.Subscriber)
 	if lerr != nil {
 		return t, fmt.Errorf("read ledger: %w", lerr)
 	}
@@ -95,7 +95,7 @@ func (s *Service) describe(ctx context.Context, t *ConfirmTarget, ledger []Event
 	if g.WordingVersion == "" {
 		return nil
 	}
-	v, err := s.Store.Wording(ctx, t.Magnet.ID, g.WordingVersion)
+	v, err := s.Wordings.Wording(ctx, t.Magnet.ID, g.WordingVersion)
 	if err != nil {
 		return fmt.Errorf("read archived wording: %w", err)
 	}
@@ -133,7 +133,7 @@ func (s *Service) Confirm(ctx context.Context, tok string, ev Evidence) (Confirm
 	if err != nil {
 		return t, fmt.Errorf("record confirmation: %w", err)
 	}
-	ledger, err := s.Store.Ledger(ctx, t.Subscriber)
+	ledger, err := s.Ledger.Events(ctx, t.Subscriber)
 	if err != nil {
 		return t, fmt.Errorf("read ledger: %w", err)
 	}
@@ -151,7 +151,7 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 	if err != nil && !errors.Is(err, ErrLinkExpired) {
 		return err
 	}
-	ledger, err := s.Store.Ledger(ctx, t.Subscriber)
+	ledger, err := s.Ledger.Events(ctx, t.Subscriber)
 	if err != nil {
 		return fmt.Errorf("read ledger: %w", err)
 	}
@@ -169,7 +169,7 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 		},
 		Now: now,
 	}
-	switch err := s.Store.Commit(ctx, w); {
+	switch err := s.Ledger.Commit(ctx, w); {
 	case errors.Is(err, ErrClaimTaken):
 		return nil // rate-limited
 	case err != nil:
@@ -200,7 +200,7 @@ type receiptData struct {
 // receiptMessage is the consent receipt: what the person agreed to — the
 // archived wording — when, how often, and how to withdraw.
 func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, subscriber string, st Status, ledger []Event) (Message, error) {
-	v, err := s.Store.Wording(ctx, m.ID, st.Granted.WordingVersion)
+	v, err := s.Wordings.Wording(ctx, m.ID, st.Granted.WordingVersion)
 	if err != nil {
 		return Message{}, fmt.Errorf("read archived wording: %w", err)
 	}

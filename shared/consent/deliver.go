@@ -52,6 +52,8 @@ const DefaultLease = 2 * time.Minute
 // the AWS stream consumer.
 type Deliverer struct {
 	Service *Service
+	// Jobs is the outbox the jobs are taken from and recorded in.
+	Jobs    JobQueue
 	Mailer  Mailer
 	Limiter Limiter // nil: no pacing
 	Backoff Backoff // zero: DefaultBackoff
@@ -67,7 +69,7 @@ type Deliverer struct {
 // records sent, failed or skipped. Retryable failures past the backoff bound
 // put the job back to pending and return an error wrapping ErrDeferred.
 func (d *Deliverer) Deliver(ctx context.Context, id string) (Outcome, error) {
-	store, now := d.Service.Store, d.Service.Now().UTC()
+	store, now := d.Jobs, d.Service.Now().UTC()
 	job, err := store.Job(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return OutcomeSkipped, nil // expired and removed by TTL
@@ -114,7 +116,7 @@ func (d *Deliverer) Deliver(ctx context.Context, id string) (Outcome, error) {
 // afterLostTake: someone else changed the job first — finished it, or holds
 // a live lease.
 func (d *Deliverer) afterLostTake(ctx context.Context, id string) (Outcome, error) {
-	job, err := d.Service.Store.Job(ctx, id)
+	job, err := d.Jobs.Job(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("re-read job: %w", err)
 	}
@@ -167,7 +169,7 @@ func (b Backoff) sleep(ctx context.Context, attempt int) error {
 }
 
 func (d *Deliverer) finish(ctx context.Context, job Job, to JobState, messageID, reason string) error {
-	_, err := d.Service.Store.UpdateJob(ctx, JobUpdate{
+	_, err := d.Jobs.UpdateJob(ctx, JobUpdate{
 		ID: job.ID, From: JobSending, To: to, Attempts: job.Attempts, UpdatedAt: d.Service.Now().UTC(),
 		MessageID: messageID, Reason: reason, ExpiresAt: job.ExpiresAt,
 	})
@@ -180,7 +182,7 @@ func (d *Deliverer) finish(ctx context.Context, job Job, to JobState, messageID,
 // release puts a job that could not be sent back to pending, so it is
 // retried later and never lost.
 func (d *Deliverer) release(ctx context.Context, job Job, cause error) error {
-	_, err := d.Service.Store.UpdateJob(ctx, JobUpdate{
+	_, err := d.Jobs.UpdateJob(ctx, JobUpdate{
 		ID: job.ID, From: JobSending, To: JobPending, Attempts: job.Attempts, UpdatedAt: d.Service.Now().UTC(),
 		Reason: cause.Error(), ExpiresAt: job.ExpiresAt,
 	})
@@ -194,7 +196,7 @@ func (d *Deliverer) release(ctx context.Context, job Job, cause error) error {
 // not be sent.
 func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, error) {
 	s := d.Service
-	ledger, err := s.Store.Ledger(ctx, job.Subscriber)
+	ledger, err := s.Ledger.Events(ctx, job.Subscriber)
 	if err != nil {
 		return Message{}, "", fmt.Errorf("read ledger: %w", err)
 	}
@@ -242,7 +244,7 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 // that are deferred stay due; other errors are returned, joined, after the
 // rest of the batch has been tried.
 func (d *Deliverer) DeliverDue(ctx context.Context, limit int) (int, error) {
-	jobs, err := d.Service.Store.DueJobs(ctx, d.Service.Now().UTC(), limit)
+	jobs, err := d.Jobs.DueJobs(ctx, d.Service.Now().UTC(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("list due jobs: %w", err)
 	}

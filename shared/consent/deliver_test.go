@@ -22,7 +22,7 @@ func queued(t *testing.T, f *fixture) (*consent.Deliverer, consent.Job) {
 		t.Fatalf("due jobs: %v, %v", jobs, err)
 	}
 	noSleep := func(context.Context, time.Duration) error { return nil }
-	return &consent.Deliverer{Service: f.svc, Mailer: f.mailer, Backoff: consent.Backoff{Attempts: 4, Base: time.Millisecond, Max: time.Millisecond, Sleep: noSleep}}, jobs[0]
+	return &consent.Deliverer{Service: f.svc, Jobs: f.store, Mailer: f.mailer, Backoff: consent.Backoff{Attempts: 4, Base: time.Millisecond, Max: time.Millisecond, Sleep: noSleep}}, jobs[0]
 }
 
 func job(t *testing.T, f *fixture, id string) consent.Job {

@@ -54,7 +54,7 @@ func (s *Service) repeatedSignup(ctx context.Context, req SignupRequest, key, fi
 	if strings.TrimSpace(req.IdempotencyKey) == "" {
 		return nil // same address, magnet and choice within the window
 	}
-	got, err := s.Store.GetClaim(ctx, key, s.Now().UTC())
+	got, err := s.Ledger.GetClaim(ctx, key, s.Now().UTC())
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("idempotency record expired while retrying: %w", ErrConflict)
 	}

@@ -10,24 +10,32 @@ import (
 // ErrNotFound is returned when a looked-up record does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrConflict is returned by Store.Append when a ledger position is already
-// taken: another writer got there first. Callers re-read and decide again.
+// ErrConflict is returned by LedgerStore.Commit when a ledger position is
+// already taken: another writer got there first. Callers re-read and decide
+// again.
 var ErrConflict = errors.New("ledger position already taken")
 
-// Store keeps the ledger. Implementations: sqlitestore (embedded) and
-// dynamostore (AWS); storetest holds the conformance suite both pass.
-type Store interface {
-	// Append writes events, all for one subscriber with consecutive Seq
-	// values, all or nothing. If any position is already taken nothing is
-	// written and the error wraps ErrConflict.
-	Append(ctx context.Context, events []Event) error
-	// Ledger returns one subscriber's events, oldest (lowest Seq) first, or
+// LedgerStore keeps the append-only consent ledger and the records written
+// atomically with it: delivery jobs (the outbox) and TTL claims. The sign-up,
+// confirmation and withdrawal use cases need nothing else from storage.
+type LedgerStore interface {
+	// Events returns one subscriber's ledger, oldest (lowest Seq) first, or
 	// an empty slice if there are none.
-	Ledger(ctx context.Context, subscriber string) ([]Event, error)
-	// EventsByMagnet returns events recorded for magnetID with from <= At < to,
-	// ordered by At, at most limit per page. Pass the returned cursor to get
-	// the next page; an empty cursor means there is no more.
-	EventsByMagnet(ctx context.Context, magnetID string, from, to time.Time, limit int, cursor string) ([]Event, string, error)
+	Events(ctx context.Context, subscriber string) ([]Event, error)
+	// Commit writes w all or nothing: events at their Seq positions (1 to
+	// MaxBatch consecutive events of one subscriber, CheckBatch's rules), new
+	// jobs, and claims. If an event position or job id is taken, or a
+	// claim's key is held by a record unexpired at w.Now, nothing is written
+	// and the error wraps ErrConflict (and, for a claim, ErrClaimTaken).
+	Commit(ctx context.Context, w Write) error
+	// GetClaim returns the value of the claim key unexpired at now, or an
+	// error wrapping ErrNotFound.
+	GetClaim(ctx context.Context, key string, now time.Time) (string, error)
+}
+
+// WordingArchive keeps every consent wording version ever shown, immutably,
+// so a `granted` event's WordingVersion always resolves to the exact text.
+type WordingArchive interface {
 	// ArchiveWording stores v under v.ID unless already archived — an
 	// archived version is immutable: if v.ID exists with different content
 	// the error wraps ErrConflict and nothing changes — and records that
@@ -36,15 +44,11 @@ type Store interface {
 	// Wording returns archived version id if magnetID uses it; otherwise an
 	// error wrapping ErrNotFound.
 	Wording(ctx context.Context, magnetID, id string) (WordingVersion, error)
+}
 
-	// Commit writes w all or nothing: events at their positions (as Append),
-	// new jobs, and claims. If an event position or job id is taken, or a
-	// claim's key is held by a record unexpired at w.Now, nothing is written
-	// and the error wraps ErrConflict (and, for a claim, ErrClaimTaken).
-	Commit(ctx context.Context, w Write) error
-	// GetClaim returns the value of the claim key unexpired at now, or an
-	// error wrapping ErrNotFound.
-	GetClaim(ctx context.Context, key string, now time.Time) (string, error)
+// JobQueue is the delivery side of the outbox: jobs are created by
+// LedgerStore.Commit and moved through their states here.
+type JobQueue interface {
 	// Job returns one delivery job, or an error wrapping ErrNotFound.
 	Job(ctx context.Context, id string) (Job, error)
 	// UpdateJob applies u only if the job is in state u.From — or, when
@@ -60,6 +64,16 @@ type Store interface {
 	// id). On DynamoDB it reads an eventually consistent index: act on a
 	// listed job only through UpdateJob's condition.
 	DueJobs(ctx context.Context, now time.Time, limit int) ([]Job, error)
+}
+
+// Store is everything a storage adapter implements: sqlitestore (the local
+// server), dynamostore (AWS) and the in-memory test store. One conformance
+// suite, consent/storetest, runs all three through every contract. Use
+// cases take the narrow interface they need, not this one.
+type Store interface {
+	LedgerStore
+	WordingArchive
+	JobQueue
 }
 
 // WordingVersion is one archived combination of what a person is told next
@@ -100,10 +114,11 @@ type Mailer interface {
 	Send(ctx context.Context, msg Message) (string, error)
 }
 
-// MaxBatch is the most events one Append may carry (DynamoDB's transaction limit).
+// MaxBatch is the most items one Commit may carry (DynamoDB's transaction limit).
 const MaxBatch = 100
 
-// CheckBatch enforces Append's precondition, for every Store to call first:
+// CheckBatch enforces the precondition on a Commit's events, for every store
+// to call first:
 // 1 to MaxBatch events of one subscriber with consecutive Seq from at least
 // 1, and times in years 0000-9999. The error is not ErrConflict: retrying
 // cannot help.

@@ -31,7 +31,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{store: memstore.New(), mailer: &consenttest.Mailer{}, now: t0, catalogJSON: consenttest.SampleCatalog}
 	f.svc = consenttest.Service(t, f.store, func() time.Time { return f.now })
 	// Deliver queued mail at once, so tests read the outbox's effect directly.
-	consenttest.DeliverAtOnce(t, f.svc, f.mailer)
+	consenttest.DeliverAtOnce(t, f.svc, f.store, f.mailer)
 	return f
 }
 

@@ -33,7 +33,7 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string) er
 		return &ValidationError{Fields: map[string]string{"email": "Enter a valid email address, like name@example.com."}}
 	}
 	subscriber := s.Keys.Subject.SubscriberID(email)
-	ledger, err := s.Store.Ledger(ctx, subscriber)
+	ledger, err := s.Ledger.Events(ctx, subscriber)
 	if err != nil {
 		return fmt.Errorf("read ledger: %w", err)
 	}
@@ -44,7 +44,7 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string) er
 			w.Jobs = append(w.Jobs, s.newJob(ctx, JobWithdrawLink, subscriber, m.ID, email, ""))
 		}
 	}
-	switch err := s.Store.Commit(ctx, w); {
+	switch err := s.Ledger.Commit(ctx, w); {
 	case errors.Is(err, ErrClaimTaken):
 		return nil // rate-limited: same answer, nothing sent
 	case err != nil:

@@ -3,7 +3,7 @@
 // model"):
 //
 //	item          pk               sk                gsi1pk         gsi1sk                        other attributes
-//	ledger event  SUB#<subscriber> EVT#<seq %010d>   MAG#<magnet>   <at>#<subscriber>#<seq %010d> type="event", the event fields
+//	ledger event  SUB#<subscriber> EVT#<seq %010d>   -              -                             type="event", the event fields
 //	claim         CLAIM#<key>      CLAIM             -              -                             value (absent if empty), expires_at (Unix seconds, the TTL attribute)
 //	wording       WORDING#<id>     VERSION           -              -                             wording, privacy_policy_url, frequency, controller, archived_at
 //	wording use   WORDING#<id>     MAG#<magnet>      -              -                             archived_at
@@ -15,7 +15,7 @@
 // where <at>, archived_at and a job's times (created_at, updated_at,
 // lease_until) are times in UTC as "2006-01-02T15:04:05.000000000Z" (RFC
 // 3339 with a fixed-width fraction), so that text order is time order. Index
-// gsi1 lists a magnet's events by time, and the due jobs oldest first. A
+// gsi1 lists the due jobs oldest first. A
 // wording version and the magnets using it share a partition, so one Query
 // reads them together.
 //
@@ -27,11 +27,8 @@ package dynamostore
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,7 +59,7 @@ const (
 	wordingPrefix    = "WORDING#"
 	wordingSK        = "VERSION"
 	itemTypeEvent    = "event"
-	gsi1Index        = "gsi1" // magnets' events by time; due jobs by age
+	gsi1Index        = "gsi1" // due jobs by age
 	jobPrefix        = "JOB#"
 	jobSK            = "JOB"
 	dueJobsKey       = "JOBS#due"
@@ -72,11 +69,6 @@ const (
 // timeLayout formats event times as fixed-width UTC text that sorts in time
 // order (years 0000–9999).
 const timeLayout = "2006-01-02T15:04:05.000000000Z"
-
-var (
-	minTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
-)
 
 // Store is a consent.Store on one DynamoDB table. It is safe for concurrent
 // use.
@@ -94,11 +86,9 @@ func New(client API, table string) *Store {
 
 // eventItem is a ledger event as stored.
 type eventItem struct {
-	PK     string `dynamodbav:"pk"`
-	SK     string `dynamodbav:"sk"`
-	GSI1PK string `dynamodbav:"gsi1pk"`
-	GSI1SK string `dynamodbav:"gsi1sk"`
-	Type   string `dynamodbav:"type"`
+	PK   string `dynamodbav:"pk"`
+	SK   string `dynamodbav:"sk"`
+	Type string `dynamodbav:"type"`
 
 	Subscriber       string `dynamodbav:"subscriber"`
 	Seq              int    `dynamodbav:"seq"`
@@ -155,16 +145,10 @@ func eventKey(seq int) string                { return fmt.Sprintf("%s%010d", eve
 func magnetKey(magnetID string) string       { return magnetPrefix + magnetID }
 func wordingKey(id string) string            { return wordingPrefix + id }
 
-// magnetSortKey orders a magnet's events by time, subscriber, seq.
-func magnetSortKey(at string, subscriber string, seq int) string {
-	return fmt.Sprintf("%s#%s#%010d", at, subscriber, seq)
-}
-
 func toItem(e consent.Event) eventItem {
 	at := e.At.UTC().Format(timeLayout)
 	return eventItem{
 		PK: subscriberKey(e.Subscriber), SK: eventKey(e.Seq),
-		GSI1PK: magnetKey(e.Magnet), GSI1SK: magnetSortKey(at, e.Subscriber, e.Seq),
 		Type:       itemTypeEvent,
 		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet,
 		Email: e.Email, Name: e.Name, Method: e.Method, WordingVersion: e.WordingVersion, Wording: e.Wording,
@@ -204,19 +188,9 @@ func eventsFromItems(items []map[string]types.AttributeValue) ([]consent.Event, 
 	return events, nil
 }
 
-// Append writes events, all or nothing: it is Commit with events alone. The
-// events must belong to one subscriber and have consecutive Seq values
-// starting at 1 or more; otherwise nothing is written and the error does not
-// wrap consent.ErrConflict. If a position is taken, or a concurrent
-// transaction made DynamoDB cancel this one, the error wraps
-// consent.ErrConflict: re-read the ledger and decide again.
-func (s *Store) Append(ctx context.Context, events []consent.Event) error {
-	return s.Commit(ctx, consent.Write{Events: events})
-}
-
-// Ledger returns the subscriber's events by Seq, or none if there are none.
-// It reads strongly consistently, so it sees every Append that returned.
-func (s *Store) Ledger(ctx context.Context, subscriber string) ([]consent.Event, error) {
+// Events returns the subscriber's events by Seq, or none if there are none.
+// It reads strongly consistently, so it sees every Commit that returned.
+func (s *Store) Events(ctx context.Context, subscriber string) ([]consent.Event, error) {
 	key := expression.Key("pk").Equal(expression.Value(subscriberKey(subscriber))).
 		And(expression.Key("sk").BeginsWith(eventPrefix))
 	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
@@ -243,113 +217,6 @@ func (s *Store) Ledger(ctx context.Context, subscriber string) ([]consent.Event,
 		return nil, fmt.Errorf("read ledger: %w", err)
 	}
 	return events, nil
-}
-
-// EventsByMagnet returns magnetID's events with from <= At < to, ordered by
-// At, then subscriber, then Seq, at most limit of them. The returned cursor
-// is empty when no event follows; otherwise pass it back with the same
-// arguments for the next page. It fails if limit < 1 or the cursor was not
-// made by this store.
-//
-// It reads index gsi1, which DynamoDB updates asynchronously: an event
-// appended a moment ago may not be listed yet.
-func (s *Store) EventsByMagnet(ctx context.Context, magnetID string, from, to time.Time, limit int, cursor string) ([]consent.Event, string, error) {
-	if limit < 1 {
-		return nil, "", fmt.Errorf("events by magnet: limit %d, want at least 1", limit)
-	}
-	start, err := s.decodeCursor(cursor, magnetID)
-	if err != nil {
-		return nil, "", fmt.Errorf("events by magnet: %w", err)
-	}
-	// gsi1sk starts with the fixed-width time followed by '#', so
-	// [from, to) is the key range [from, last+"$"] with last = to-1ns:
-	// '$' sorts just after '#'.
-	from, last := from.UTC(), to.UTC().Add(-time.Nanosecond)
-	if from.Before(minTime) {
-		from = minTime
-	}
-	if last.After(maxTime) {
-		last = maxTime
-	}
-	if last.Before(from) {
-		return nil, "", nil
-	}
-	key := expression.Key("gsi1pk").Equal(expression.Value(magnetKey(magnetID))).
-		And(expression.Key("gsi1sk").Between(expression.Value(from.Format(timeLayout)), expression.Value(last.Format(timeLayout)+"$")))
-	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
-	if err != nil {
-		return nil, "", fmt.Errorf("events by magnet: build query: %w", err)
-	}
-
-	// Fetch one item more than asked to learn whether another page exists:
-	// DynamoDB may return a LastEvaluatedKey with nothing after it, and may
-	// stop a page early at 1 MB.
-	want := min(limit, math.MaxInt32-1) + 1
-	var items []map[string]types.AttributeValue
-	for {
-		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			IndexName:                 aws.String(gsi1Index),
-			KeyConditionExpression:    expr.KeyCondition(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ExclusiveStartKey:         start,
-			Limit:                     aws.Int32(int32(want - len(items))),
-		})
-		if err != nil {
-			return nil, "", fmt.Errorf("events by magnet: %w", err)
-		}
-		items = append(items, out.Items...)
-		if len(items) >= want || len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		start = out.LastEvaluatedKey
-	}
-	events, err := eventsFromItems(items)
-	if err != nil {
-		return nil, "", fmt.Errorf("events by magnet: %w", err)
-	}
-	if len(events) <= limit {
-		return events, "", nil
-	}
-	events = events[:limit]
-	lastEvent := events[limit-1]
-	sortKey := magnetSortKey(lastEvent.At.Format(timeLayout), lastEvent.Subscriber, lastEvent.Seq)
-	return events, base64.RawURLEncoding.EncodeToString([]byte(sortKey)), nil
-}
-
-// decodeCursor turns a cursor (the base64url gsi1sk of the last event
-// returned) back into the ExclusiveStartKey of the next query. An empty
-// cursor gives a nil key: start at the beginning.
-func (s *Store) decodeCursor(cursor, magnetID string) (map[string]types.AttributeValue, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	malformed := errors.New("malformed cursor")
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, malformed
-	}
-	// <at>#<subscriber>#<seq %010d>: the time and seq have fixed widths, so
-	// the subscriber may contain '#'.
-	sortKey := string(raw)
-	const seqWidth = 10
-	if len(sortKey) < len(timeLayout)+1+1+1+seqWidth {
-		return nil, malformed
-	}
-	at := sortKey[:len(timeLayout)]
-	subscriber := sortKey[len(timeLayout)+1 : len(sortKey)-seqWidth-1]
-	seq, err := strconv.Atoi(sortKey[len(sortKey)-seqWidth:])
-	if _, perr := time.Parse(timeLayout, at); perr != nil || err != nil || seq < 1 ||
-		magnetSortKey(at, subscriber, seq) != sortKey {
-		return nil, malformed
-	}
-	return map[string]types.AttributeValue{
-		"pk":     &types.AttributeValueMemberS{Value: subscriberKey(subscriber)},
-		"sk":     &types.AttributeValueMemberS{Value: eventKey(seq)},
-		"gsi1pk": &types.AttributeValueMemberS{Value: magnetKey(magnetID)},
-		"gsi1sk": &types.AttributeValueMemberS{Value: sortKey},
-	}, nil
 }
 
 // ceilUnix is t in Unix seconds, rounded up.

@@ -4,7 +4,7 @@
 //
 // Messages survive restarts. The file is opened with modernc.org/sqlite (no
 // cgo) in WAL mode with a busy timeout, so the server and a second process
-// (a test, the operator CLI) can read it at the same time.
+// (a test, the sqlite3 shell) can read it at the same time.
 package mailbox
 
 import (

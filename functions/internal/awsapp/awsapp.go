@@ -35,6 +35,7 @@ type App struct {
 	Server  *web.Server
 	Logger  *slog.Logger
 	aws     aws.Config
+	jobs    consent.JobQueue
 }
 
 // New reads configuration through getenv and builds everything but the
@@ -61,15 +62,17 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
 	service := &consent.Service{
-		Catalog: catalog,
-		Store:   dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
-		Keys:    keys,
-		BaseURL: cfg.PublicBaseURL,
-		Now:     time.Now,
+		Catalog:  catalog,
+		Ledger:   store,
+		Wordings: store,
+		Keys:     keys,
+		BaseURL:  cfg.PublicBaseURL,
+		Now:      time.Now,
 	}
 	return &App{
-		Config: cfg, Service: service, Logger: logger, aws: awsCfg,
+		Config: cfg, Service: service, Logger: logger, aws: awsCfg, jobs: store,
 		Server: &web.Server{Service: service, Catalog: catalog, Logger: logger},
 	}, nil
 }
@@ -81,6 +84,7 @@ func (a *App) Deliverer() *consent.Deliverer {
 	client := sesv2.NewFromConfig(a.aws, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
 	return &consent.Deliverer{
 		Service: a.Service,
+		Jobs:    a.jobs,
 		Mailer:  sesmail.New(client, sesmail.Options{ConfigurationSetName: a.Config.ConfigurationSet}),
 		Limiter: rate.NewLimiter(rate.Limit(a.Config.MaxSendRate), 1),
 	}

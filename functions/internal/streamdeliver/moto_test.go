@@ -71,7 +71,7 @@ func TestStreamDrivenDeliveryOnMoto(t *testing.T) {
 	}
 
 	mailer := &consenttest.Mailer{}
-	handler := streamdeliver.Handler(&consent.Deliverer{Service: svc, Mailer: mailer}, quiet)
+	handler := streamdeliver.Handler(&consent.Deliverer{Service: svc, Jobs: store, Mailer: mailer}, quiet)
 	for i := range 3 {
 		resp, err := handler(ctx, streamtest.Event(records)) // every record, as the unfiltered stream would
 		if err != nil || len(resp.BatchItemFailures) != 0 {

@@ -29,7 +29,7 @@ func TestReplayedStreamRecordSendsOnce(t *testing.T) {
 		t.Fatalf("due jobs: %v, %v", jobs, err)
 	}
 	mailer := &consenttest.Mailer{}
-	handler := streamdeliver.Handler(&consent.Deliverer{Service: svc, Mailer: mailer}, quiet)
+	handler := streamdeliver.Handler(&consent.Deliverer{Service: svc, Jobs: store, Mailer: mailer}, quiet)
 	record := fixture(t, jobs[0].ID)
 	for i := range 3 {
 		resp, err := handler(ctx, record)

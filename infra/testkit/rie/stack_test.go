@@ -536,7 +536,7 @@ func (s *stack) ledger(t *testing.T, email string) []consent.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := s.store.Ledger(t.Context(), s.keys.Subject.SubscriberID(addr))
+	events, err := s.store.Events(t.Context(), s.keys.Subject.SubscriberID(addr))
 	if err != nil {
 		t.Fatalf("ledger: %v", err)
 	}

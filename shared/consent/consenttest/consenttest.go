@@ -82,13 +82,13 @@ func Service(t testing.TB, store consent.Store, now func() time.Time) *consent.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &consent.Service{Catalog: catalog, Store: store, Keys: keys, BaseURL: "https://signup.example.com", Now: now}
+	return &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Keys: keys, BaseURL: "https://signup.example.com", Now: now}
 }
 
-// DeliverAtOnce makes svc deliver queued mail through mailer as soon as it
-// is queued, so tests see the outbox's effect directly.
-func DeliverAtOnce(t testing.TB, svc *consent.Service, mailer consent.Mailer) {
-	d := &consent.Deliverer{Service: svc, Mailer: mailer, Backoff: consent.Backoff{Attempts: 1}}
+// DeliverAtOnce makes svc deliver queued mail from jobs through mailer as
+// soon as it is queued, so tests see the outbox's effect directly.
+func DeliverAtOnce(t testing.TB, svc *consent.Service, jobs consent.JobQueue, mailer consent.Mailer) {
+	d := &consent.Deliverer{Service: svc, Jobs: jobs, Mailer: mailer, Backoff: consent.Backoff{Attempts: 1}}
 	svc.Kick = func() {
 		if _, err := d.DeliverDue(context.Background(), 100); err != nil {
 			t.Errorf("deliver: %v", err)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -58,11 +57,6 @@ func (s *Store) Writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.writes
-}
-
-// Append implements consent.Store as a Commit of events alone.
-func (s *Store) Append(ctx context.Context, events []consent.Event) error {
-	return s.Commit(ctx, consent.Write{Events: events})
 }
 
 // Commit implements consent.Store. A taken claim is reported before a taken
@@ -119,54 +113,11 @@ func (s *Store) Commit(_ context.Context, w consent.Write) error {
 	return nil
 }
 
-// Ledger implements consent.Store.
-func (s *Store) Ledger(_ context.Context, subscriber string) ([]consent.Event, error) {
+// Events implements consent.Store.
+func (s *Store) Events(_ context.Context, subscriber string) ([]consent.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.ledger[subscriber]), nil
-}
-
-// EventsByMagnet implements consent.Store; the cursor is an offset.
-func (s *Store) EventsByMagnet(_ context.Context, magnetID string, from, to time.Time, limit int, cursor string) ([]consent.Event, string, error) {
-	s.mu.Lock()
-	var all []consent.Event
-	for _, l := range s.ledger {
-		for _, e := range l {
-			if e.Magnet == magnetID && !e.At.Before(from) && e.At.Before(to) {
-				all = append(all, e)
-			}
-		}
-	}
-	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b consent.Event) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		if a.Subscriber != b.Subscriber {
-			if a.Subscriber < b.Subscriber {
-				return -1
-			}
-			return 1
-		}
-		return a.Seq - b.Seq
-	})
-	if limit < 1 {
-		return nil, "", fmt.Errorf("events by magnet: limit %d, want at least 1", limit)
-	}
-	offset := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 || n > len(all) {
-			return nil, "", fmt.Errorf("events by magnet: bad cursor")
-		}
-		offset = n
-	}
-	end := min(offset+limit, len(all))
-	next := ""
-	if end < len(all) {
-		next = strconv.Itoa(end)
-	}
-	return all[offset:end], next, nil
 }
 
 // GetClaim implements consent.Store.

@@ -1,0 +1,256 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
+)
+
+func testEmptyLedger(t *testing.T, s consent.Store) {
+	if got := mustLedger(t, s, subA); len(got) != 0 {
+		t.Errorf("Ledger of unknown subscriber: got %d events, want 0", len(got))
+	}
+}
+
+func testRoundTrip(t *testing.T, s consent.Store) {
+	minimal := consent.Event{Subscriber: subA, Seq: 3, ID: "e3", Type: consent.EventWithdrawn, At: t0.Add(time.Hour), Magnet: "guide", Method: consent.MethodOneClick}
+	pending := event(subA, 2, consent.EventGranted, t0, "guide")
+	pending.ConfirmationRequired = true
+	want := []consent.Event{
+		event(subA, 1, consent.EventSignup, t0, "guide"),
+		pending,
+		minimal,
+	}
+	mustAppend(t, s, want[0], want[1]) // one multi-event append
+	mustAppend(t, s, want[2])          // and a single one
+	if diff := sameEvents(mustLedger(t, s, subA), want); diff != "" {
+		t.Errorf("Ledger after appends: %s", diff)
+	}
+}
+
+func testTimesComeBackInUTC(t *testing.T, s consent.Store) {
+	paris := time.FixedZone("CET", 3600)
+	in := event(subA, 1, consent.EventSignup, t0.In(paris), "guide")
+	mustAppend(t, s, in)
+	got := mustLedger(t, s, subA)
+	want := in
+	want.At = t0
+	if diff := sameEvents(got, []consent.Event{want}); diff != "" {
+		t.Errorf("event appended with a non-UTC time: %s", diff)
+	}
+}
+
+func testLedgerOrderedBySeq(t *testing.T, s consent.Store) {
+	// Twelve events: positions 2 and 10 sort wrongly if compared as text.
+	var want []consent.Event
+	for seq := 1; seq <= 12; seq++ {
+		want = append(want, event(subA, seq, consent.EventSignup, t0.Add(time.Duration(-seq)*time.Minute), "guide"))
+	}
+	mustAppend(t, s, want[0:3]...)
+	for _, e := range want[3:] {
+		mustAppend(t, s, e)
+	}
+	if diff := sameEvents(mustLedger(t, s, subA), want); diff != "" {
+		t.Errorf("Ledger order: %s", diff)
+	}
+}
+
+func testLedgersAreIndependent(t *testing.T, s consent.Store) {
+	want := map[string][]consent.Event{
+		sub1:  {event(sub1, 1, consent.EventSignup, t0, "guide"), event(sub1, 2, consent.EventGranted, t0, "guide")},
+		sub10: {event(sub10, 1, consent.EventSignup, t0.Add(time.Second), "guide")},
+		subB:  {event(subB, 1, consent.EventSignup, t0, "other")},
+	}
+	for _, events := range want {
+		mustAppend(t, s, events...)
+	}
+	for sub, events := range want {
+		if diff := sameEvents(mustLedger(t, s, sub), events); diff != "" {
+			t.Errorf("Ledger(%q): %s", sub, diff)
+		}
+	}
+	if got := mustLedger(t, s, "subscriber"); len(got) != 0 {
+		t.Errorf("Ledger of a prefix of stored subscribers: got %d events, want 0", len(got))
+	}
+}
+
+func testAppendNothing(t *testing.T, s consent.Store) {
+	if err := Append(context.Background(), s); err != nil {
+		t.Errorf("Append(nil): got error %v, want nil", err)
+	}
+}
+
+func testInvalidBatchRejected(t *testing.T, s consent.Store) {
+	e1 := event(subA, 1, consent.EventSignup, t0, "guide")
+	e2 := event(subA, 2, consent.EventGranted, t0, "guide")
+	other := event(subB, 2, consent.EventGranted, t0, "guide")
+	e3 := event(subA, 3, consent.EventGranted, t0, "guide")
+	zero := event(subA, 0, consent.EventSignup, t0, "guide")
+	noSubscriber := event("", 1, consent.EventSignup, t0, "guide")
+	tests := []struct {
+		name  string
+		batch []consent.Event
+	}{
+		{"two subscribers", []consent.Event{e1, other}},
+		{"gap", []consent.Event{e1, e3}},
+		{"repeated position", []consent.Event{e1, e1}},
+		{"descending", []consent.Event{e2, e1}},
+		{"seq zero", []consent.Event{zero}},
+		{"no subscriber", []consent.Event{noSubscriber}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Append(context.Background(), s, tc.batch...)
+			if err == nil {
+				t.Fatalf("Append(%v): got nil error, want one", positions(tc.batch))
+			}
+			if errors.Is(err, consent.ErrConflict) {
+				t.Errorf("Append(%v): got %v, want an error that is not ErrConflict (retrying cannot help)", positions(tc.batch), err)
+			}
+		})
+	}
+	for _, sub := range []string{subA, subB, ""} {
+		if got := mustLedger(t, s, sub); len(got) != 0 {
+			t.Errorf("Ledger(%q) after rejected appends: got %v, want nothing", sub, positions(got))
+		}
+	}
+}
+
+func testSamePositionTwice(t *testing.T, s consent.Store) {
+	first := event(subA, 1, consent.EventSignup, t0, "guide")
+	second := event(subA, 1, consent.EventGranted, t0.Add(time.Second), "other")
+	second.ID = "a-different-event"
+	mustAppend(t, s, first)
+
+	err := Append(context.Background(), s, second)
+	if !errors.Is(err, consent.ErrConflict) {
+		t.Errorf("second Append at seq 1: got error %v, want one wrapping consent.ErrConflict", err)
+	}
+	if diff := sameEvents(mustLedger(t, s, subA), []consent.Event{first}); diff != "" {
+		t.Errorf("Ledger after conflicting Append: %s", diff)
+	}
+}
+
+func testAllOrNothing(t *testing.T, s consent.Store) {
+	tests := []struct {
+		name     string
+		existing []int // positions written before the batch
+		batch    []int // positions the batch tries to take
+	}{
+		{"first of two taken", []int{1}, []int{1, 2}},
+		{"second of two taken", []int{2}, []int{1, 2}},
+		{"last of three taken", []int{3}, []int{1, 2, 3}},
+		{"middle of three taken", []int{2}, []int{1, 2, 3}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := fmt.Sprintf("allornothing%d", i)
+			var want []consent.Event
+			for _, seq := range tc.existing {
+				e := event(sub, seq, consent.EventSignup, t0, "guide")
+				mustAppend(t, s, e)
+				want = append(want, e)
+			}
+			var batch []consent.Event
+			for _, seq := range tc.batch {
+				e := event(sub, seq, consent.EventGranted, t0.Add(time.Minute), "guide")
+				e.ID = fmt.Sprintf("batch-%d", seq)
+				batch = append(batch, e)
+			}
+			err := Append(context.Background(), s, batch...)
+			if !errors.Is(err, consent.ErrConflict) {
+				t.Errorf("Append(%v) over taken %v: got error %v, want one wrapping consent.ErrConflict", tc.batch, tc.existing, err)
+			}
+			if diff := sameEvents(mustLedger(t, s, sub), want); diff != "" {
+				t.Errorf("Ledger after refused batch: %s", diff)
+			}
+		})
+	}
+}
+
+func testConcurrentAppend(t *testing.T, s consent.Store) {
+	const writers = 8
+	for _, batchSize := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d events per append", batchSize), func(t *testing.T) {
+			sub := fmt.Sprintf("race%d", batchSize)
+			seed := event(sub, 1, consent.EventSignup, t0, "guide")
+			mustAppend(t, s, seed)
+
+			errs := make([]error, writers)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for w := range writers {
+				batch := make([]consent.Event, batchSize)
+				for i := range batch {
+					batch[i] = event(sub, 2+i, consent.EventGranted, t0.Add(time.Second), "guide")
+					batch[i].ID = fmt.Sprintf("writer%d-%d", w, i)
+				}
+				wg.Go(func() {
+					<-start
+					errs[w] = Append(context.Background(), s, batch...)
+				})
+			}
+			close(start)
+			wg.Wait()
+
+			winner := -1
+			for w, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Errorf("writers %d and %d both succeeded at seq 2, want exactly one", winner, w)
+				case err == nil:
+					winner = w
+				case !errors.Is(err, consent.ErrConflict):
+					t.Errorf("writer %d: got error %v, want nil or one wrapping consent.ErrConflict", w, err)
+				}
+			}
+			if winner < 0 {
+				t.Fatalf("no writer succeeded, want exactly one")
+			}
+			got := mustLedger(t, s, sub)
+			if len(got) != 1+batchSize {
+				t.Fatalf("Ledger after race: got %v, want %d events", positions(got), 1+batchSize)
+			}
+			for i, e := range got[1:] {
+				if want := fmt.Sprintf("writer%d-%d", winner, i); e.ID != want {
+					t.Errorf("event at seq %d: got ID %q, want the winner's %q", e.Seq, e.ID, want)
+				}
+			}
+		})
+	}
+}
+
+func testMarketingStatus(t *testing.T, s consent.Store) {
+	needsConfirmation := event(subA, 6, consent.EventGranted, t0.Add(96*time.Hour), "guide")
+	needsConfirmation.ConfirmationRequired = true
+	steps := []struct {
+		event     consent.Event
+		wantState consent.State
+		wantSince time.Time
+	}{
+		{event(subA, 1, consent.EventSignup, t0, "guide"), consent.StateNone, time.Time{}},
+		{event(subA, 2, consent.EventGranted, t0, "guide"), consent.StateActive, t0},
+		{event(subA, 3, consent.EventSignup, t0.Add(time.Hour), "other"), consent.StateActive, t0},
+		{event(subA, 4, consent.EventWithdrawn, t0.Add(48*time.Hour), "guide"), consent.StateWithdrawn, t0.Add(48 * time.Hour)},
+		{event(subA, 5, consent.EventGranted, t0.Add(72*time.Hour), "guide"), consent.StateActive, t0.Add(72 * time.Hour)},
+		// The stored ConfirmationRequired flag decides between pending and active.
+		{needsConfirmation, consent.StatePending, t0.Add(96 * time.Hour)},
+		{event(subA, 7, consent.EventConfirmed, t0.Add(120*time.Hour), "guide"), consent.StateActive, t0.Add(120 * time.Hour)},
+	}
+	for _, step := range steps {
+		mustAppend(t, s, step.event)
+		got := consent.MarketingStatus(mustLedger(t, s, subA), "guide")
+		if got.State != step.wantState || !got.Since.Equal(step.wantSince) {
+			t.Errorf("after %s at seq %d: got State=%s Since=%s, want State=%s Since=%s",
+				step.event.Type, step.event.Seq, got.State, got.Since, step.wantState, step.wantSince)
+		}
+	}
+	if got := consent.MarketingStatus(mustLedger(t, s, subA), "other"); got.State != consent.StateNone {
+		t.Errorf("status for a magnet only signed up to: got State=%s (%s), want %s", got.State, got.Reason, consent.StateNone)
+	}
+}

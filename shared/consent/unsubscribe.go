@@ -1,0 +1,76 @@
+package consent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/unbundled/unbundled/shared/magnet"
+)
+
+// PurposeUnsubscribe is the token purpose of unsubscribe links.
+const PurposeUnsubscribe = "unsubscribe"
+
+// UnsubscribeTarget is who and what an unsubscribe link concerns.
+type UnsubscribeTarget struct {
+	Subscriber string
+	Magnet     magnet.Magnet
+	// MaskedEmail lets the owner recognise the address ("j•••@e•••.com")
+	// without showing it to whoever holds the link.
+	MaskedEmail string
+}
+
+// CheckUnsubscribeToken verifies an unsubscribe token without changing
+// anything. Every bad token gives ErrBadToken.
+func (s *Service) CheckUnsubscribeToken(tok string) (UnsubscribeTarget, error) {
+	c, err := s.Keys.Signing.Verify(PurposeUnsubscribe, tok, s.Now())
+	if err != nil {
+		return UnsubscribeTarget{}, ErrBadToken
+	}
+	m, ok := s.Catalog.Get(c.Scope)
+	if !ok {
+		return UnsubscribeTarget{}, ErrUnknownMagnet
+	}
+	return UnsubscribeTarget{Subscriber: c.Subject, Magnet: m}, nil
+}
+
+// DescribeUnsubscribe verifies an unsubscribe token and adds the masked
+// address for the page. It only reads.
+func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (UnsubscribeTarget, error) {
+	t, err := s.CheckUnsubscribeToken(tok)
+	if err != nil {
+		return t, err
+	}
+	ledger, err := s.Ledger.Events(ctx, t.Subscriber)
+	if err != nil {
+		return t, fmt.Errorf("read ledger: %w", err)
+	}
+	if email := lastEmail(ledger); email != "" {
+		t.MaskedEmail = MaskAddress(email)
+	}
+	return t, nil
+}
+
+// Withdraw withdraws marketing consent for the token's subscriber and magnet
+// by appending a `withdrawn` event. It is idempotent: if consent is not
+// currently given (already withdrawn, or never granted) nothing is written
+// and it still succeeds, so replays and double clicks are harmless.
+func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence) (UnsubscribeTarget, error) {
+	t, err := s.CheckUnsubscribeToken(tok)
+	if err != nil {
+		return t, err
+	}
+	err = s.commitAfterLedger(ctx, t.Subscriber, func(ledger []Event) Write {
+		if !MarketingStatus(ledger, t.Magnet.ID).Consented() {
+			return Write{}
+		}
+		return Write{Events: []Event{{
+			Subscriber: t.Subscriber, Type: EventWithdrawn, At: s.Now().UTC(), Magnet: t.Magnet.ID,
+			Email: lastEmail(ledger), Method: method,
+			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
+		}}}
+	})
+	if err != nil {
+		return t, fmt.Errorf("record withdrawal: %w", err)
+	}
+	return t, nil
+}
