@@ -6,7 +6,9 @@
 // an opaque subject (never an email address), a scope and an optional expiry.
 // Keys rotate: the keyring signs with its active key and verifies with any
 // key it holds. Every malformed, tampered or unknown-key token gives the same
-// ErrInvalid.
+// ErrInvalid. Exactly one spelling of a token verifies: parts are decoded as
+// strict unpadded base64url, so no other character sequence decodes to the
+// same bytes.
 package token
 
 import (
@@ -38,6 +40,10 @@ var (
 )
 
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// encoding is the only accepted spelling of payload and mac: base64url
+// without padding, with the unused low bits of the last character zero.
+var encoding = base64.RawURLEncoding.Strict()
 
 // Claims is what a token asserts.
 type Claims struct {
@@ -103,15 +109,15 @@ func (k *Keyring) Sign(c Claims) string {
 	if !c.Expires.IsZero() {
 		exp = strconv.FormatInt(c.Expires.Unix(), 10)
 	}
-	payload := base64.RawURLEncoding.EncodeToString([]byte(strings.Join([]string{c.Purpose, c.Subject, c.Scope, exp}, "\n")))
-	return k.active + "." + payload + "." + base64.RawURLEncoding.EncodeToString(mac(k.keys[k.active], k.active, payload))
+	payload := encoding.EncodeToString([]byte(strings.Join([]string{c.Purpose, c.Subject, c.Scope, exp}, "\n")))
+	return k.active + "." + payload + "." + encoding.EncodeToString(mac(k.keys[k.active], k.active, payload))
 }
 
 // Verify checks tok for the given purpose. It returns ErrInvalid for anything
 // not signed by a key in the ring for that purpose, and the claims with
 // ErrExpired for a genuine token past its expiry.
 func (k *Keyring) Verify(purpose, tok string, now time.Time) (Claims, error) {
-	if len(tok) > maxTokenLength {
+	if len(tok) > maxTokenLength || !tokenChars(tok) {
 		return Claims{}, ErrInvalid
 	}
 	kid, rest, ok1 := strings.Cut(tok, ".")
@@ -124,12 +130,12 @@ func (k *Keyring) Verify(purpose, tok string, now time.Time) (Claims, error) {
 		// Compute a mac anyway so an unknown key id costs the same time.
 		key = make([]byte, MinKeyLength)
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := encoding.DecodeString(sig)
 	want := mac(key, kid, payload)
 	if !hmac.Equal(got, want) || err != nil || !known {
 		return Claims{}, ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	raw, err := encoding.DecodeString(payload)
 	if err != nil {
 		return Claims{}, ErrInvalid
 	}
@@ -149,6 +155,18 @@ func (k *Keyring) Verify(purpose, tok string, now time.Time) (Claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// tokenChars reports whether tok holds only base64url characters and dots.
+// Decoders skip CR and LF even in strict mode, so they are refused here.
+func tokenChars(tok string) bool {
+	for i := range len(tok) {
+		c := tok[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func mac(key []byte, kid, payload string) []byte {

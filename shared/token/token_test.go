@@ -147,3 +147,71 @@ func TestLoadOrCreateFile(t *testing.T) {
 		t.Errorf("subject key changed across reloads")
 	}
 }
+
+// A base64url character carries six bits; the last character of a part
+// carries some unused low bits. Changing only those must still fail, so that
+// exactly one spelling of a token verifies.
+func TestAlteredLastCharacterFails(t *testing.T) {
+	k := ring(t, "k1", "k1")
+	tok := k.Sign(Claims{Purpose: "unsubscribe", Subject: "alice", Scope: "m"})
+	parts := strings.Split(tok, ".")
+	// lowBits returns s with its last character replaced by the next one in
+	// the alphabet that decodes to the same bytes under lenient decoding.
+	lowBits := func(t *testing.T, s string) string {
+		t.Helper()
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		i := strings.IndexByte(alphabet, s[len(s)-1])
+		unused := map[int]int{2: 4, 3: 2}[len(s)%4] // unused low bits in the last character
+		if unused == 0 {
+			t.Fatalf("part %q has no unused bits; pick claims that give one", s)
+		}
+		return s[:len(s)-1] + string(alphabet[i^1])
+	}
+	tests := []struct{ name, tok string }{
+		{"payload", parts[0] + "." + lowBits(t, parts[1]) + "." + parts[2]},
+		{"mac", parts[0] + "." + parts[1] + "." + lowBits(t, parts[2])},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.tok == tok {
+				t.Fatal("test token unchanged")
+			}
+			if _, err := k.Verify("unsubscribe", tt.tok, now); err != ErrInvalid {
+				t.Errorf("got %v, want exactly ErrInvalid", err)
+			}
+		})
+	}
+}
+
+// Decoders skip CR and LF even in strict mode; a token with one added must
+// not verify either.
+func TestInsertedLineBreakFails(t *testing.T) {
+	k := ring(t, "k1", "k1")
+	tok := k.Sign(Claims{Purpose: "unsubscribe", Subject: "alice", Scope: "m"})
+	for _, brk := range []string{"\n", "\r", "\r\n"} {
+		for _, i := range []int{len(tok) - 1, len(tok) - 10, 4} {
+			bad := tok[:i] + brk + tok[i:]
+			if _, err := k.Verify("unsubscribe", bad, now); err != ErrInvalid {
+				t.Errorf("%q inserted at %d: got %v, want exactly ErrInvalid", brk, i, err)
+			}
+		}
+	}
+}
+
+// Every token that differs from a genuine one in one character fails.
+func TestEverySingleCharacterChangeFails(t *testing.T) {
+	k := ring(t, "k1", "k1")
+	tok := k.Sign(Claims{Purpose: "confirm", Subject: "s", Scope: "m", Expires: now.Add(time.Hour)})
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \n\x00"
+	for i := range len(tok) {
+		for _, c := range []byte(chars) {
+			if tok[i] == c {
+				continue
+			}
+			bad := tok[:i] + string(c) + tok[i+1:]
+			if _, err := k.Verify("confirm", bad, now); err != ErrInvalid {
+				t.Fatalf("position %d changed to %q: got %v, want exactly ErrInvalid", i, c, err)
+			}
+		}
+	}
+}
