@@ -7,6 +7,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
+	"strings"
 	texttemplate "text/template"
 	"time"
 
@@ -34,19 +35,26 @@ var (
 
 // ConfirmTarget is what a confirm link concerns.
 type ConfirmTarget struct {
-	Subscriber  string
-	Magnet      magnet.Magnet
+	Subscriber string
+	Magnet     magnet.Magnet
+	// Grant is the id of the `granted` event the link was sent for; empty
+	// for links made before links named their grant (they confirm whatever
+	// awaits confirmation).
+	Grant       string
 	MaskedEmail string
-	// Status is the consent state now (after Confirm: after confirming).
+	// Status is the consent state of the grant the link concerns, now
+	// (after Confirm: after confirming). While that grant awaits
+	// confirmation it is StatePending with Granted set to it, even if older
+	// consent is active beside it.
 	Status Status
 	// Wording is the archived wording the person agreed to.
 	Wording WordingVersion
 }
 
-// ConfirmURL is a signed confirm link that expires after the magnet's
-// confirm expiry.
-func (s *Service) ConfirmURL(ctx context.Context, subscriber string, m magnet.Magnet) string {
-	tok := s.Keys.Signing.Sign(token.Claims{Purpose: PurposeConfirm, Subject: subscriber, Scope: m.ID, Expires: s.Now().Add(m.ConfirmExpiry())})
+// ConfirmURL is a signed link that confirms grant grantID (a `granted`
+// event id) and nothing else; it expires after the magnet's confirm expiry.
+func (s *Service) ConfirmURL(ctx context.Context, subscriber string, m magnet.Magnet, grantID string) string {
+	tok := s.Keys.Signing.Sign(token.Claims{Purpose: PurposeConfirm, Subject: subscriber, Scope: m.ID + "/" + grantID, Expires: s.Now().Add(m.ConfirmExpiry())})
 	return s.baseURL(ctx) + "/confirm?t=" + url.QueryEscape(tok)
 }
 
@@ -73,11 +81,12 @@ func (s *Service) confirmTarget(tok string) (ConfirmTarget, error) {
 	if err != nil && !errors.Is(err, token.ErrExpired) {
 		return ConfirmTarget{}, ErrBadToken
 	}
-	m, ok := s.Catalog.Get(c.Scope)
+	magnetID, grant, _ := strings.Cut(c.Scope, "/")
+	m, ok := s.Catalog.Get(magnetID)
 	if !ok {
 		return ConfirmTarget{}, ErrUnknownMagnet
 	}
-	t := ConfirmTarget{Subscriber: c.Subject, Magnet: m}
+	t := ConfirmTarget{Subscriber: c.Subject, Magnet: m, Grant: grant}
 	if err != nil {
 		return t, ErrLinkExpired
 	}
@@ -87,7 +96,7 @@ func (s *Service) confirmTarget(tok string) (ConfirmTarget, error) {
 // describe fills in the masked address, status and the archived wording of
 // the consent the link concerns.
 func (s *Service) describe(ctx context.Context, t *ConfirmTarget, ledger []Event) error {
-	t.Status = MarketingStatus(ledger, t.Magnet.ID)
+	t.Status = grantStatus(MarketingStatus(ledger, t.Magnet.ID), t.Grant)
 	if email := lastEmail(ledger); email != "" {
 		t.MaskedEmail = MaskAddress(email)
 	}
@@ -103,6 +112,22 @@ func (s *Service) describe(ctx context.Context, t *ConfirmTarget, ledger []Event
 	return nil
 }
 
+// grantStatus is st as seen by a link for grant (empty: any grant): the
+// grant the link names awaits confirmation only if it is the one awaiting
+// now — not one replaced by a newer grant, nor one withdrawn since.
+func grantStatus(st Status, grant string) Status {
+	g, awaiting := st.AwaitingConfirmation()
+	switch {
+	case awaiting && (grant == "" || grant == g.ID):
+		return Status{State: StatePending, Since: g.At, Granted: g, Reason: "awaiting confirmation since " + stamp(g.At)}
+	case st.State == StatePending:
+		// The link's grant was replaced by a newer one awaiting confirmation.
+		return Status{State: StateNone, Reason: "replaced by a newer request on " + stamp(g.At)}
+	}
+	st.Awaiting = Event{}
+	return st
+}
+
 // Confirm records a `confirmed` event for consent awaiting confirmation and,
 // in the same atomic write, queues the consent receipt if the magnet sends
 // one — so the receipt goes out once. Confirming twice, or after a scanner
@@ -114,22 +139,12 @@ func (s *Service) Confirm(ctx context.Context, tok string, ev Evidence) (Confirm
 	if err != nil {
 		return t, err
 	}
-	err = s.commitAfterLedger(ctx, t.Subscriber, func(ledger []Event) Write {
-		st := MarketingStatus(ledger, t.Magnet.ID)
-		if st.State != StatePending {
-			return Write{}
-		}
-		g := st.Granted
-		w := Write{Events: []Event{{
-			Subscriber: t.Subscriber, Type: EventConfirmed, At: s.Now().UTC(), Magnet: t.Magnet.ID,
-			Email: g.Email, Method: MethodConfirmLink, WordingVersion: g.WordingVersion,
-			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-		}}}
-		if t.Magnet.SendsReceipt() {
-			w.Jobs = []Job{s.newJob(ctx, JobReceipt, t.Subscriber, t.Magnet.ID, g.Email, "")}
-		}
-		return w
-	})
+	err = s.commitAfterLedger(ctx, t.Subscriber, signupRetry, s.confirmWrite(ctx, t, ev, true))
+	if errors.Is(err, ErrClaimTaken) {
+		// A concurrent email took the cap slot chosen for the receipt:
+		// confirm without it rather than fail the person's click.
+		err = s.commitAfterLedger(ctx, t.Subscriber, signupRetry, s.confirmWrite(ctx, t, ev, false))
+	}
 	if err != nil {
 		return t, fmt.Errorf("record confirmation: %w", err)
 	}
@@ -141,6 +156,43 @@ func (s *Service) Confirm(ctx context.Context, tok string, ev Evidence) (Confirm
 		return t, err
 	}
 	return t, nil
+}
+
+// confirmWrite decides what confirming t writes given the ledger now:
+// nothing unless the link's grant awaits confirmation, else a `confirmed`
+// event naming the grant and, if the magnet sends receipts and receipt is
+// true and the email cap allows, the receipt job (otherwise the event is
+// marked DeliveryLimited).
+func (s *Service) confirmWrite(ctx context.Context, t ConfirmTarget, ev Evidence, receipt bool) func([]Event) (Write, error) {
+	return func(ledger []Event) (Write, error) {
+		st := grantStatus(MarketingStatus(ledger, t.Magnet.ID), t.Grant)
+		if st.State != StatePending {
+			return Write{}, nil
+		}
+		g := st.Granted
+		w := Write{Events: []Event{{
+			Subscriber: t.Subscriber, Type: EventConfirmed, At: s.Now().UTC(), Magnet: t.Magnet.ID,
+			Email: g.Email, Method: MethodConfirmLink, WordingVersion: g.WordingVersion, Confirms: g.ID,
+			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
+		}}}
+		if !t.Magnet.SendsReceipt() {
+			return w, nil
+		}
+		slot, ok := []ClaimRecord(nil), false
+		if receipt {
+			var err error
+			if slot, ok, err = s.mailSlot(ctx, t.Subscriber); err != nil {
+				return Write{}, err
+			}
+		}
+		if !ok {
+			w.Events[0].Delivery = DeliveryLimited
+			return w, nil
+		}
+		w.Claims = slot
+		w.Jobs = []Job{s.newJob(ctx, JobReceipt, t.Subscriber, t.Magnet.ID, g.Email, "")}
+		return w, nil
+	}
 }
 
 // ResendConfirmation queues a fresh confirm link for a genuine (possibly
@@ -155,9 +207,13 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 	if err != nil {
 		return fmt.Errorf("read ledger: %w", err)
 	}
-	st := MarketingStatus(ledger, t.Magnet.ID)
+	st := grantStatus(MarketingStatus(ledger, t.Magnet.ID), t.Grant)
 	if st.State != StatePending {
 		return nil
+	}
+	slot, ok, err := s.mailSlot(ctx, t.Subscriber)
+	if err != nil || !ok {
+		return err // past the email cap: same answer, nothing sent
 	}
 	now := s.Now().UTC()
 	w := Write{
@@ -169,9 +225,10 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 		},
 		Now: now,
 	}
+	w.Claims = append(w.Claims, slot...)
 	switch err := s.Ledger.Commit(ctx, w); {
 	case errors.Is(err, ErrClaimTaken):
-		return nil // rate-limited
+		return nil // rate-limited (or a concurrent email took the slot)
 	case err != nil:
 		return fmt.Errorf("queue confirm link: %w", err)
 	}
@@ -179,9 +236,10 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 	return nil
 }
 
-// confirmLinkMessage is a fresh double opt-in link (service message).
-func (s *Service) confirmLinkMessage(ctx context.Context, m magnet.Magnet, subscriber string) (Message, error) {
-	d := freebieData{Magnet: m, ConfirmURL: s.ConfirmURL(ctx, subscriber, m), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
+// confirmLinkMessage is a fresh double opt-in link for grant grantID
+// (service message).
+func (s *Service) confirmLinkMessage(ctx context.Context, m magnet.Magnet, subscriber, grantID string) (Message, error) {
+	d := freebieData{Magnet: m, ConfirmURL: s.ConfirmURL(ctx, subscriber, m, grantID), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
 	msg, err := render(confirmText, confirmHTML, d)
 	if err != nil {
 		return Message{}, err

@@ -219,10 +219,11 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 		}
 		msg, err = s.receiptMessage(ctx, m, job.Subscriber, st, ledger)
 	case JobConfirmLink:
-		if st.State != StatePending {
+		g, awaiting := st.AwaitingConfirmation()
+		if !awaiting {
 			return Message{}, "nothing awaits confirmation: " + st.Reason, nil
 		}
-		msg, err = s.confirmLinkMessage(ctx, m, job.Subscriber)
+		msg, err = s.confirmLinkMessage(ctx, m, job.Subscriber, g.ID)
 	case JobWithdrawLink:
 		if !st.Consented() {
 			return Message{}, "no consent to withdraw: " + st.Reason, nil

@@ -69,11 +69,22 @@ type Event struct {
 	Controller       string `json:"controller,omitempty"`
 	// ConfirmationRequired is set on `granted` events that count only once
 	// confirmed (the magnet had double opt-in on when consent was given).
-	ConfirmationRequired bool   `json:"confirmation_required,omitempty"`
-	SourceIP             string `json:"source_ip,omitempty"`
-	UserAgent            string `json:"user_agent,omitempty"`
-	RequestID            string `json:"request_id,omitempty"`
+	ConfirmationRequired bool `json:"confirmation_required,omitempty"`
+	// Confirms is, on a `confirmed` event, the id of the `granted` event it
+	// confirms (empty on events recorded before it existed: they confirmed
+	// the grant then awaiting confirmation).
+	Confirms string `json:"confirms,omitempty"`
+	// Delivery is DeliveryLimited on a `signup` or `confirmed` event whose
+	// email was not sent because the address had reached its email cap.
+	Delivery  string `json:"delivery,omitempty"`
+	SourceIP  string `json:"source_ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
+
+// DeliveryLimited marks an event whose email was held back by the
+// per-address email cap (see Limits).
+const DeliveryLimited = "limited"
 
 // State is where a subscriber's marketing consent for one magnet stands.
 type State string
@@ -97,6 +108,11 @@ type Status struct {
 	// Granted is the `granted` event the current consent rests on (zero
 	// unless pending or active).
 	Granted Event
+	// Awaiting is a newer `granted` event (new wording on a magnet that asks
+	// again) that awaits confirmation while the older consent stays active;
+	// zero if there is none. Consent never goes backwards: until Awaiting is
+	// confirmed, Granted still stands.
+	Awaiting Event
 }
 
 // Eligible reports whether marketing may be sent: consent granted (and
@@ -111,6 +127,9 @@ func (s Status) Consented() bool { return s.State == StateActive || s.State == S
 // first). It is the one eligibility rule every sender uses: a `granted` event
 // makes consent active, or pending when it needs confirmation; a later
 // `confirmed` makes pending consent active; a later `withdrawn` ends it.
+// Consent never goes backwards: a grant that needs confirmation arriving
+// while consent is active waits beside it (Status.Awaiting) and the active
+// consent stands; a `confirmed` event confirms the grant it names.
 // Re-consenting needs a new `granted` event. A `suppressed` event (for any
 // magnet) ends everything for good.
 func MarketingStatus(events []Event, magnetID string) Status {
@@ -124,15 +143,23 @@ func MarketingStatus(events []Event, magnetID string) Status {
 		}
 		switch e.Type {
 		case EventGranted:
-			if e.ConfirmationRequired {
+			switch {
+			case e.ConfirmationRequired && st.State == StateActive:
+				st.Awaiting = e
+			case e.ConfirmationRequired:
 				st = Status{State: StatePending, Since: e.At, Granted: e, Reason: "awaiting confirmation since " + stamp(e.At)}
-			} else {
+			default:
 				st = Status{State: StateActive, Since: e.At, Granted: e, Reason: "consented on " + stamp(e.At) + " via " + e.Method}
 			}
 		case EventConfirmed:
-			if st.State == StatePending {
+			switch {
+			case st.State == StatePending && (e.Confirms == "" || e.Confirms == st.Granted.ID):
 				st.State, st.Since = StateActive, e.At
 				st.Reason = "consented on " + stamp(st.Granted.At) + " via " + st.Granted.Method + ", confirmed on " + stamp(e.At)
+			case st.Awaiting.ID != "" && (e.Confirms == "" || e.Confirms == st.Awaiting.ID):
+				g := st.Awaiting
+				st = Status{State: StateActive, Since: e.At, Granted: g,
+					Reason: "consented on " + stamp(g.At) + " via " + g.Method + ", confirmed on " + stamp(e.At)}
 			}
 		case EventWithdrawn:
 			if st.Consented() {
@@ -141,6 +168,19 @@ func MarketingStatus(events []Event, magnetID string) Status {
 		}
 	}
 	return st
+}
+
+// AwaitingConfirmation returns the grant that awaits confirmation — the
+// pending grant, or a newer one awaiting while older consent stays active —
+// and whether there is one.
+func (s Status) AwaitingConfirmation() (Event, bool) {
+	switch {
+	case s.State == StatePending:
+		return s.Granted, true
+	case s.State == StateActive && s.Awaiting.ID != "":
+		return s.Awaiting, true
+	}
+	return Event{}, false
 }
 
 func suppressionReason(e Event) string {

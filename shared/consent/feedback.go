@@ -11,6 +11,23 @@ import (
 // redelivered notification is recorded once.
 const FeedbackDedupeTTL = 30 * 24 * time.Hour
 
+// consentedMagnets lists, in ledger order, every magnet — configured or
+// since removed — for which consent stands in ledger.
+func consentedMagnets(ledger []Event) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, e := range ledger {
+		if e.Type != EventGranted || seen[e.Magnet] {
+			continue
+		}
+		seen[e.Magnet] = true
+		if MarketingStatus(ledger, e.Magnet).Consented() {
+			ids = append(ids, e.Magnet)
+		}
+	}
+	return ids
+}
+
 // RecordFeedback records a bounce or complaint from the mail provider. A
 // permanent bounce appends `suppressed` (no mail of any kind again); a
 // complaint also withdraws every consent that stands (method complaint).
@@ -32,19 +49,17 @@ func (s *Service) RecordFeedback(ctx context.Context, f Feedback) error {
 		}
 		subscriber := s.Keys.Subject.SubscriberID(email)
 		now := s.Now().UTC()
-		err = s.commitAfterLedger(ctx, subscriber, func(ledger []Event) Write {
+		err = s.commitAfterLedger(ctx, subscriber, withdrawRetry, func(ledger []Event) (Write, error) {
 			w := Write{
 				Events: []Event{{Subscriber: subscriber, Type: EventSuppressed, At: now, Email: email, Method: method}},
 				Claims: []ClaimRecord{{Key: "feedback#" + digest(f.ID, subscriber), ExpiresAt: now.Add(FeedbackDedupeTTL)}},
 			}
 			if method == MethodComplaint {
-				for _, m := range s.Catalog.All() {
-					if MarketingStatus(ledger, m.ID).Consented() {
-						w.Events = append(w.Events, Event{Subscriber: subscriber, Type: EventWithdrawn, At: now, Magnet: m.ID, Email: email, Method: MethodComplaint})
-					}
+				for _, id := range consentedMagnets(ledger) {
+					w.Events = append(w.Events, Event{Subscriber: subscriber, Type: EventWithdrawn, At: now, Magnet: id, Email: email, Method: MethodComplaint})
 				}
 			}
-			return w
+			return w, nil
 		})
 		if err != nil && !errors.Is(err, ErrClaimTaken) {
 			return fmt.Errorf("record %s: %w", f.Kind, err)

@@ -35,8 +35,8 @@ type freebieData struct {
 // awaits confirmation, the confirm link.
 func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, name, subscriber string, st Status) (Message, error) {
 	d := freebieData{Magnet: m, Name: name, DownloadURL: s.absoluteURL(ctx, m.DownloadURL), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
-	if st.State == StatePending {
-		d.ConfirmURL = s.ConfirmURL(ctx, subscriber, m)
+	if g, awaiting := st.AwaitingConfirmation(); awaiting {
+		d.ConfirmURL = s.ConfirmURL(ctx, subscriber, m, g.ID)
 	}
 	if st.Consented() {
 		d.UnsubscribeURL = s.UnsubscribeURL(ctx, subscriber, m.ID)

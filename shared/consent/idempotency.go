@@ -11,9 +11,10 @@ import (
 )
 
 const (
-	// DedupeWindow: without an Idempotency-Key, the same address, magnet and
-	// checkbox choice again within this window is the same sign-up (a double
-	// click or a client retry): one ledger entry, one freebie, same answer.
+	// DedupeWindow: the same address, magnet and checkbox choice again
+	// within this window is the same sign-up (a double click, a client
+	// retry, or a bomber with fresh Idempotency-Keys): one ledger entry, one
+	// freebie, same answer.
 	DedupeWindow = 10 * time.Minute
 	// IdempotencyKeyTTL is how long an Idempotency-Key is remembered.
 	IdempotencyKeyTTL = 24 * time.Hour
@@ -27,44 +28,80 @@ const (
 // different request.
 var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
 
-// idempotency returns the claim key that makes a sign-up happen once, the
-// fingerprint of this request, and how long the claim lasts. Without an
-// Idempotency-Key the key is the address, magnet and checkbox choice since
-// the last withdrawal: a double click repeats it, while ticking the box
-// again after unsubscribing is a new decision and is recorded.
-func (s *Service) idempotency(req SignupRequest, ledger []Event, subscriber, email, name, version string) (key, fingerprint string, ttl time.Duration) {
-	magnetID := strings.TrimSpace(req.Magnet)
-	fingerprint = digest(email, magnetID, name, fmt.Sprint(req.Consent), version)
-	if k := strings.TrimSpace(req.IdempotencyKey); k != "" {
-		return "idem#" + digest(k), fingerprint, IdempotencyKeyTTL
+// signupKeys are the claim keys that make a sign-up happen once.
+type signupKeys struct {
+	// idem is the Idempotency-Key's claim ("" without the header); its value
+	// is the request's fingerprint, so a reuse for another request shows.
+	idem        string
+	fingerprint string
+	// dedupe is the address, magnet and checkbox choice since the last
+	// withdrawal: the same again within DedupeWindow is the same sign-up,
+	// whatever its Idempotency-Key, so fresh keys cannot multiply emails.
+	dedupe string
+	// limited marks a sign-up recorded past the email cap, so repeating it
+	// within the cap's window records nothing more.
+	limited string
+}
+
+func (k signupKeys) claims(now time.Time) []ClaimRecord {
+	c := []ClaimRecord{{Key: k.dedupe, Value: k.fingerprint, ExpiresAt: now.Add(DedupeWindow)}}
+	if k.idem != "" {
+		c = append(c, ClaimRecord{Key: k.idem, Value: k.fingerprint, ExpiresAt: now.Add(IdempotencyKeyTTL)})
 	}
+	return c
+}
+
+// idempotency returns the claim keys of a sign-up. Ticking the box again
+// after unsubscribing is a new decision (the withdrawal starts a new epoch)
+// and is recorded.
+func (s *Service) idempotency(req SignupRequest, ledger []Event, subscriber, email, name, version string) signupKeys {
+	magnetID := strings.TrimSpace(req.Magnet)
 	epoch := 0
 	for _, e := range ledger {
 		if e.Magnet == magnetID && e.Type == EventWithdrawn {
 			epoch = e.Seq
 		}
 	}
-	return "dedupe#" + digest(subscriber, magnetID, fmt.Sprint(req.Consent), fmt.Sprint(epoch)), fingerprint, DedupeWindow
+	k := signupKeys{
+		fingerprint: digest(email, magnetID, name, fmt.Sprint(req.Consent), version),
+		dedupe:      "dedupe#" + digest(subscriber, magnetID, fmt.Sprint(req.Consent), fmt.Sprint(epoch)),
+		limited:     "limited#" + digest(subscriber, magnetID, fmt.Sprint(req.Consent), version, fmt.Sprint(epoch)),
+	}
+	if key := strings.TrimSpace(req.IdempotencyKey); key != "" {
+		k.idem = "idem#" + digest(key)
+	}
+	return k
 }
 
-// repeatedSignup decides what a sign-up whose idempotency claim is taken
-// gets: the same success (nothing written) if it is the same request, or
-// ErrIdempotencyMismatch if an Idempotency-Key was reused for another one.
-func (s *Service) repeatedSignup(ctx context.Context, req SignupRequest, key, fingerprint string) error {
-	if strings.TrimSpace(req.IdempotencyKey) == "" {
-		return nil // same address, magnet and choice within the window
+// repeatedSignup decides what a sign-up whose commit found a claim taken
+// is. It is a repeat — success, nothing written — if its Idempotency-Key
+// was used for this same request, or the same sign-up is within its dedupe
+// window, or it was already recorded past the email cap;
+// ErrIdempotencyMismatch if the key was used for another request. Otherwise
+// (false) a concurrent request took the email slot it chose.
+func (s *Service) repeatedSignup(ctx context.Context, k signupKeys) (bool, error) {
+	now := s.Now().UTC()
+	if k.idem != "" {
+		got, err := s.Ledger.GetClaim(ctx, k.idem, now)
+		switch {
+		case err == nil && got != k.fingerprint:
+			return false, ErrIdempotencyMismatch
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, ErrNotFound):
+			return false, fmt.Errorf("read idempotency record: %w", err)
+		}
 	}
-	got, err := s.Ledger.GetClaim(ctx, key, s.Now().UTC())
-	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("idempotency record expired while retrying: %w", ErrConflict)
+	for _, key := range []string{k.dedupe, k.limited} {
+		_, err := s.Ledger.GetClaim(ctx, key, now)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return false, fmt.Errorf("read sign-up record: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("read idempotency record: %w", err)
-	}
-	if got != fingerprint {
-		return ErrIdempotencyMismatch
-	}
-	return nil
+	return false, nil
 }
 
 func (s *Service) newJob(ctx context.Context, kind JobKind, subscriber, magnetID, email, name string) Job {

@@ -66,6 +66,18 @@ type JobQueue interface {
 	DueJobs(ctx context.Context, now time.Time, limit int) ([]Job, error)
 }
 
+// CounterStore counts requests in fixed windows, so rate limits hold across
+// Lambda instances and restarts.
+type CounterStore interface {
+	// Count adds one to the counter named key and returns the new count. A
+	// counter that does not exist, or expired at or before now, starts again
+	// at 1 and expires at expiresAt (kept in whole seconds, rounded up, as
+	// the TTL); later counts in the same window keep that expiry. Callers
+	// put the window in key, so each window has its own counter. Safe for
+	// concurrent use: n concurrent calls return 1…n in some order.
+	Count(ctx context.Context, key string, expiresAt, now time.Time) (int, error)
+}
+
 // Store is everything a storage adapter implements: sqlitestore (the local
 // server), dynamostore (AWS) and the in-memory test store. One conformance
 // suite, consent/storetest, runs all three through every contract. Use
@@ -74,6 +86,7 @@ type Store interface {
 	LedgerStore
 	WordingArchive
 	JobQueue
+	CounterStore
 }
 
 // WordingVersion is one archived combination of what a person is told next

@@ -12,10 +12,6 @@ import (
 	"github.com/unbundled/unbundled/shared/token"
 )
 
-// maxAppendAttempts bounds retries when concurrent writers race for a
-// ledger position.
-const maxAppendAttempts = 8
-
 var (
 	// ErrBadToken is the one error for any link token that does not verify.
 	ErrBadToken = errors.New("invalid link")
@@ -45,14 +41,21 @@ type Evidence struct {
 	RequestID string
 }
 
-// Service runs the use cases. All fields are required.
+// Service runs the use cases. All fields are required except Kick, and
+// Limits (zero: no limits) and Counters (needed only for a source limit).
 type Service struct {
 	Catalog *magnet.Catalog
 	// Ledger keeps events, and the jobs and claims written with them.
 	Ledger LedgerStore
 	// Wordings archives the consent wording versions events refer to.
 	Wordings WordingArchive
-	Keys     token.Keys
+	// Counters keeps the per-source request counts Limits needs.
+	Counters CounterStore
+	// Limits bounds emails per address and requests per source. The zero
+	// value turns every limit off; production wiring uses DefaultLimits
+	// unless configured otherwise.
+	Limits Limits
+	Keys   token.Keys
 	// BaseURL is the public URL the API is reached at, without a trailing
 	// slash; emailed links start with it.
 	BaseURL string
@@ -66,17 +69,24 @@ type Service struct {
 }
 
 // commitAfterLedger commits the Write next(ledger) returns, its events at
-// the end of the subscriber's ledger, re-reading and retrying when another
-// writer took the position first. A Write with nothing in it is skipped. A
-// taken claim is returned at once (wrapping ErrClaimTaken): retrying cannot
-// help. Jobs written are announced through Kick.
-func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, next func([]Event) Write) error {
-	for range maxAppendAttempts {
+// the end of the subscriber's ledger. When another writer took the position
+// first it re-reads and decides again, sleeping a random time between tries
+// (capped exponential backoff, "full jitter") until p's deadline or ctx's,
+// whichever is sooner; only then does it give up with an error wrapping
+// ErrConflict. A Write with nothing in it is skipped. A taken claim is
+// returned at once (wrapping ErrClaimTaken): the caller decides what it
+// means. Jobs written are announced through Kick.
+func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, p retryPolicy, next func([]Event) (Write, error)) error {
+	deadline := time.Now().Add(p.Deadline)
+	for attempt := 0; ; attempt++ {
 		ledger, err := s.Ledger.Events(ctx, subscriber)
 		if err != nil {
 			return err
 		}
-		w := next(ledger)
+		w, err := next(ledger)
+		if err != nil {
+			return err
+		}
 		if len(w.Events) == 0 && len(w.Jobs) == 0 && len(w.Claims) == 0 {
 			return nil
 		}
@@ -93,18 +103,22 @@ func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, next
 			s.kick(w)
 			return nil
 		}
-		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrClaimTaken) || len(w.Events) == 0 {
+		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrClaimTaken) {
 			return err
 		}
 		// A write that succeeded but whose reply was lost is retried by the
 		// SDK and then reports a conflict with itself: re-read, and if our
 		// first event is there, it was written.
-		if written, rerr := s.ledgerHas(ctx, subscriber, w.Events[0].ID); rerr == nil && written {
-			s.kick(w)
-			return nil
+		if len(w.Events) > 0 {
+			if written, rerr := s.ledgerHas(ctx, subscriber, w.Events[0].ID); rerr == nil && written {
+				s.kick(w)
+				return nil
+			}
+		}
+		if err := p.wait(ctx, attempt, deadline); err != nil {
+			return fmt.Errorf("gave up after %d attempts: %w: %w", attempt+1, err, ErrConflict)
 		}
 	}
-	return fmt.Errorf("gave up after %d attempts: %w", maxAppendAttempts, ErrConflict)
 }
 
 func (s *Service) kick(w Write) {

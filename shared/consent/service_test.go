@@ -174,14 +174,21 @@ func TestSignupWithoutConsentStillDeliversButRecordsNoConsent(t *testing.T) {
 
 func TestSignupEscapesNameInHTML(t *testing.T) {
 	f := newFixture(t)
+	// Markup in a name is refused outright...
 	err := f.svc.Signup(context.Background(), consent.SignupRequest{Email: "c@example.com", Magnet: "uk-gdpr-checklist",
 		Name: `<a href="https://spam.example">WIN</a>`, Method: consent.MethodJSON})
-	if err != nil {
+	var verr *consent.ValidationError
+	if !errors.As(err, &verr) || verr.Fields["name"] == "" {
+		t.Fatalf("markup in the name: got %v, want a validation error on name", err)
+	}
+	// ...and what is allowed is still escaped in the HTML part.
+	if err := f.svc.Signup(context.Background(), consent.SignupRequest{Email: "c@example.com", Magnet: "uk-gdpr-checklist",
+		Name: "Seán O'Brien", Method: consent.MethodJSON}); err != nil {
 		t.Fatal(err)
 	}
 	html := f.mailer.Sent()[0].HTML
-	if strings.Contains(html, `<a href="https://spam.example">`) {
-		t.Errorf("name reached the HTML part unescaped")
+	if !strings.Contains(html, "Seán O&#39;Brien") {
+		t.Errorf("name not escaped in the HTML part:\n%s", html)
 	}
 }
 
@@ -352,7 +359,7 @@ func TestRequestWithdrawalLinks(t *testing.T) {
 	sentBefore := len(f.mailer.Sent())
 
 	for _, addr := range []string{"ann@example.com", "bob@example.com", "nobody@example.com"} {
-		if err := f.svc.RequestWithdrawalLinks(context.Background(), addr); err != nil {
+		if err := f.svc.RequestWithdrawalLinks(context.Background(), addr, consent.Evidence{}); err != nil {
 			t.Fatalf("%s: %v", addr, err)
 		}
 	}
@@ -364,21 +371,21 @@ func TestRequestWithdrawalLinks(t *testing.T) {
 		t.Errorf("withdrawal link email: want the unsubscribe page link and no list headers")
 	}
 	// Rate limit: a second request within the window sends nothing.
-	if err := f.svc.RequestWithdrawalLinks(context.Background(), "ann@example.com"); err != nil {
+	if err := f.svc.RequestWithdrawalLinks(context.Background(), "ann@example.com", consent.Evidence{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(f.mailer.Sent()) - sentBefore; got != 1 {
 		t.Errorf("after a repeated request: %d links sent, want 1", got)
 	}
 	f.now = f.now.Add(consent.WithdrawalLinkWindow)
-	if err := f.svc.RequestWithdrawalLinks(context.Background(), "ann@example.com"); err != nil {
+	if err := f.svc.RequestWithdrawalLinks(context.Background(), "ann@example.com", consent.Evidence{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(f.mailer.Sent()) - sentBefore; got != 2 {
 		t.Errorf("after the window: %d links sent, want 2", got)
 	}
 	var verr *consent.ValidationError
-	if err := f.svc.RequestWithdrawalLinks(context.Background(), "bad"); !errors.As(err, &verr) {
+	if err := f.svc.RequestWithdrawalLinks(context.Background(), "bad", consent.Evidence{}); !errors.As(err, &verr) {
 		t.Errorf("invalid address: got %v, want *ValidationError", err)
 	}
 }

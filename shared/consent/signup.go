@@ -5,15 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/unbundled/unbundled/shared/magnet"
 )
-
-// MaxNameLength caps the optional name, in characters.
-const MaxNameLength = 100
 
 // SignupRequest is a visitor's form submission.
 type SignupRequest struct {
@@ -30,13 +24,29 @@ type SignupRequest struct {
 	Evidence
 }
 
+// maxSignupRounds bounds how often a sign-up decides again after losing a
+// race for an email-cap slot to a concurrent request for the same address.
+const maxSignupRounds = 8
+
 // Signup records a sign-up and delivers the freebie. The freebie goes out
 // whether or not consent was given; only a ticked box records a `granted`
 // event and makes the email carry unsubscribe links and headers. Invalid
-// input returns *ValidationError and nothing is stored or sent.
+// input returns *ValidationError and nothing is stored or sent; a source
+// over its limit gets *RateLimitError, likewise.
+//
+// Consent never goes backwards: a ticked box from someone whose consent is
+// active keeps it active (a new wording version is recorded as a new grant,
+// which waits for confirmation beside the active one only if the magnet
+// asks for re-confirmation). The same address, magnet and choice again
+// within DedupeWindow is the same sign-up — with or without an
+// Idempotency-Key — and past the address's email cap a sign-up is recorded
+// once per window, marked DeliveryLimited, and sends nothing.
 func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	m, email, name, err := s.validate(req)
 	if err != nil {
+		return err
+	}
+	if err := s.checkSource(ctx, req.SourceIP); err != nil {
 		return err
 	}
 	version, err := s.wordingFor(ctx, m, strings.TrimSpace(req.WordingVersion), req.Consent)
@@ -44,6 +54,33 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 		return err
 	}
 	subscriber := s.Keys.Subject.SubscriberID(email)
+	for round := 1; ; round++ {
+		var keys signupKeys
+		err = s.commitAfterLedger(ctx, subscriber, signupRetry, func(ledger []Event) (Write, error) {
+			keys = s.idempotency(req, ledger, subscriber, email, name, version.ID)
+			return s.signupWrite(ctx, req, m, version, ledger, subscriber, email, name, keys)
+		})
+		if !errors.Is(err, ErrClaimTaken) {
+			break
+		}
+		repeated, rerr := s.repeatedSignup(ctx, keys)
+		if rerr != nil || repeated {
+			return rerr
+		}
+		if round == maxSignupRounds {
+			break
+		}
+		// A concurrent request took the email-cap slot or limit marker we
+		// chose: decide again with what is there now.
+	}
+	if err != nil {
+		return fmt.Errorf("record sign-up: %w", err)
+	}
+	return nil
+}
+
+// signupWrite decides what one sign-up writes, given the ledger as it is now.
+func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.Magnet, version WordingVersion, ledger []Event, subscriber, email, name string, keys signupKeys) (Write, error) {
 	now := s.Now().UTC()
 	base := Event{
 		Subscriber: subscriber, At: now, Magnet: m.ID, Email: email,
@@ -53,35 +90,60 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	signup.Type, signup.Method, signup.Name = EventSignup, req.Method, name
 	signup.ID = NewEventID(now)
 	events := []Event{signup}
+	var granted *Event
 	if req.Consent {
-		granted := base
-		granted.Type, granted.Method = EventGranted, MethodCheckbox
-		granted.WordingVersion, granted.Wording, granted.PrivacyPolicyURL = version.ID, version.Wording, version.PrivacyPolicyURL
-		granted.Frequency, granted.Controller = version.Frequency, version.Controller
-		granted.ConfirmationRequired = m.RequiresConfirmation()
-		granted.ID = NewEventID(now)
-		events = append(events, granted)
-	}
-	job := s.newJob(ctx, JobFreebie, subscriber, m.ID, email, name)
-	var key, fingerprint string
-	err = s.commitAfterLedger(ctx, subscriber, func(ledger []Event) Write {
-		var ttl time.Duration
-		key, fingerprint, ttl = s.idempotency(req, ledger, subscriber, email, name, version.ID)
-		w := Write{Events: events, Jobs: []Job{job}, Claims: []ClaimRecord{{Key: key, Value: fingerprint, ExpiresAt: now.Add(ttl)}}}
-		if req.Consent && m.RequiresConfirmation() {
-			// The pending confirmation expires with its link; TTL removes
-			// it, while the signup and granted events stay as history.
-			w.Claims = append(w.Claims, ClaimRecord{Key: pendingKey(subscriber, m.ID, events[1].ID), ExpiresAt: now.Add(m.ConfirmExpiry())})
+		if confirm, ok := newGrantNeeded(MarketingStatus(ledger, m.ID), m, version.ID); ok {
+			g := base
+			g.Type, g.Method = EventGranted, MethodCheckbox
+			g.WordingVersion, g.Wording, g.PrivacyPolicyURL = version.ID, version.Wording, version.PrivacyPolicyURL
+			g.Frequency, g.Controller = version.Frequency, version.Controller
+			g.ConfirmationRequired = confirm
+			g.ID = NewEventID(now)
+			events = append(events, g)
+			granted = &events[len(events)-1]
 		}
-		return w
-	})
-	if errors.Is(err, ErrClaimTaken) {
-		return s.repeatedSignup(ctx, req, key, fingerprint)
 	}
+	w := Write{Events: events, Claims: keys.claims(now)}
+	if granted != nil && granted.ConfirmationRequired {
+		// The pending confirmation expires with its link; TTL removes it,
+		// while the signup and granted events stay as history.
+		w.Claims = append(w.Claims, ClaimRecord{Key: pendingKey(subscriber, m.ID, granted.ID), ExpiresAt: now.Add(m.ConfirmExpiry())})
+	}
+	slot, ok, err := s.mailSlot(ctx, subscriber)
 	if err != nil {
-		return fmt.Errorf("record sign-up: %w", err)
+		return Write{}, err
 	}
-	return nil
+	if !ok {
+		// Past the email cap: record the sign-up (and any grant) once per
+		// window, send nothing, and say so in the ledger.
+		w.Events[0].Delivery = DeliveryLimited
+		w.Claims = append(w.Claims, ClaimRecord{Key: keys.limited, ExpiresAt: now.Add(s.Limits.EmailWindow)})
+		return w, nil
+	}
+	w.Claims = append(w.Claims, slot...)
+	w.Jobs = []Job{s.newJob(ctx, JobFreebie, subscriber, m.ID, email, name)}
+	return w, nil
+}
+
+// newGrantNeeded says whether a ticked box records a new `granted` event,
+// and whether that grant needs confirming. A grant for the wording version
+// already granted (or already awaiting confirmation) adds nothing. When
+// consent is active a new wording version is granted without asking again,
+// unless the magnet asks for re-confirmation of new wording; then the new
+// grant waits beside the active consent, which stands meanwhile.
+func newGrantNeeded(st Status, m magnet.Magnet, versionID string) (confirm, needed bool) {
+	switch st.State {
+	case StateActive:
+		if st.Granted.WordingVersion == versionID || st.Awaiting.WordingVersion == versionID {
+			return false, false
+		}
+		return m.RequiresConfirmation() && m.ReconfirmsNewWording(), true
+	case StatePending:
+		if st.Granted.WordingVersion == versionID {
+			return false, false
+		}
+	}
+	return m.RequiresConfirmation(), true
 }
 
 // pendingKey names the pending-confirmation record of one grant; each grant
@@ -160,12 +222,12 @@ func (s *Service) validate(req SignupRequest) (magnet.Magnet, string, string, er
 	case err != nil:
 		fields["email"] = "Enter a valid email address, like name@example.com."
 	}
-	name := strings.TrimSpace(req.Name)
-	switch {
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		fields["name"] = "Your name can only contain letters, spaces and punctuation."
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		fields["name"] = fmt.Sprintf("Your name can be at most %d characters.", MaxNameLength)
+	name, err := CheckName(req.Name)
+	var bad *NameError
+	if errors.As(err, &bad) {
+		fields["name"] = bad.Message
+	} else if err != nil {
+		fields["name"] = ErrNameChars.Message
 	}
 	if len(fields) > 0 {
 		return magnet.Magnet{}, "", "", &ValidationError{Fields: fields}

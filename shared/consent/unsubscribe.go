@@ -20,17 +20,26 @@ type UnsubscribeTarget struct {
 }
 
 // CheckUnsubscribeToken verifies an unsubscribe token without changing
-// anything. Every bad token gives ErrBadToken.
+// anything. Every bad token gives ErrBadToken. A link for a magnet that has
+// since been removed from the configuration still works — withdrawal must
+// stay possible — with a stand-in magnet that has only its id and a
+// neutral title.
 func (s *Service) CheckUnsubscribeToken(tok string) (UnsubscribeTarget, error) {
 	c, err := s.Keys.Signing.Verify(PurposeUnsubscribe, tok, s.Now())
-	if err != nil {
+	if err != nil || c.Scope == "" {
 		return UnsubscribeTarget{}, ErrBadToken
 	}
 	m, ok := s.Catalog.Get(c.Scope)
 	if !ok {
-		return UnsubscribeTarget{}, ErrUnknownMagnet
+		m = retiredMagnet(c.Scope)
 	}
 	return UnsubscribeTarget{Subscriber: c.Subject, Magnet: m}, nil
+}
+
+// retiredMagnet stands in for a magnet no longer configured, so its
+// subscribers can still withdraw.
+func retiredMagnet(id string) magnet.Magnet {
+	return magnet.Magnet{ID: id, Title: "a download no longer offered", SenderName: "the sender", Frequency: "marketing"}
 }
 
 // DescribeUnsubscribe verifies an unsubscribe token and adds the masked
@@ -47,6 +56,11 @@ func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (Unsubscr
 	if email := lastEmail(ledger); email != "" {
 		t.MaskedEmail = MaskAddress(email)
 	}
+	if _, configured := s.Catalog.Get(t.Magnet.ID); !configured {
+		if c := MarketingStatus(ledger, t.Magnet.ID).Granted.Controller; c != "" {
+			t.Magnet.SenderName = c
+		}
+	}
 	return t, nil
 }
 
@@ -59,15 +73,15 @@ func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence)
 	if err != nil {
 		return t, err
 	}
-	err = s.commitAfterLedger(ctx, t.Subscriber, func(ledger []Event) Write {
+	err = s.commitAfterLedger(ctx, t.Subscriber, withdrawRetry, func(ledger []Event) (Write, error) {
 		if !MarketingStatus(ledger, t.Magnet.ID).Consented() {
-			return Write{}
+			return Write{}, nil
 		}
 		return Write{Events: []Event{{
 			Subscriber: t.Subscriber, Type: EventWithdrawn, At: s.Now().UTC(), Magnet: t.Magnet.ID,
 			Email: lastEmail(ledger), Method: method,
 			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-		}}}
+		}}}, nil
 	})
 	if err != nil {
 		return t, fmt.Errorf("record withdrawal: %w", err)

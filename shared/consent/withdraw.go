@@ -26,11 +26,15 @@ var (
 // the caller — known, unknown and rate-limited addresses all return nil and
 // all write the same rate-limit record — so the answer cannot be used to
 // test whether someone is subscribed. An invalid address is a
-// *ValidationError.
-func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string) error {
+// *ValidationError; a source over its limit a *RateLimitError (counted per
+// source, never per address, so it reveals nothing about the address).
+func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string, ev Evidence) error {
 	email, err := NormaliseAddress(address)
 	if err != nil {
 		return &ValidationError{Fields: map[string]string{"email": "Enter a valid email address, like name@example.com."}}
+	}
+	if err := s.checkSource(ctx, ev.SourceIP); err != nil {
+		return err
 	}
 	subscriber := s.Keys.Subject.SubscriberID(email)
 	ledger, err := s.Ledger.Events(ctx, subscriber)
@@ -39,9 +43,21 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string) er
 	}
 	now := s.Now().UTC()
 	w := Write{Claims: []ClaimRecord{{Key: "withdraw-link#" + subscriber, ExpiresAt: now.Add(WithdrawalLinkWindow)}}, Now: now}
+	var jobs []Job
 	for _, m := range s.Catalog.All() {
 		if MarketingStatus(ledger, m.ID).Consented() {
-			w.Jobs = append(w.Jobs, s.newJob(ctx, JobWithdrawLink, subscriber, m.ID, email, ""))
+			jobs = append(jobs, s.newJob(ctx, JobWithdrawLink, subscriber, m.ID, email, ""))
+		}
+	}
+	if len(jobs) > 0 {
+		// The links count as one email against the address's cap: past it,
+		// nothing is sent and the answer is the same.
+		slot, ok, err := s.mailSlot(ctx, subscriber)
+		if err != nil {
+			return fmt.Errorf("queue withdrawal links: %w", err)
+		}
+		if ok {
+			w.Jobs, w.Claims = jobs, append(w.Claims, slot...)
 		}
 	}
 	switch err := s.Ledger.Commit(ctx, w); {

@@ -107,6 +107,8 @@ type eventItem struct {
 	// ConfirmationRequired is absent on events stored before it existed,
 	// which read back as false: none of them needed confirmation.
 	ConfirmationRequired bool   `dynamodbav:"confirmation_required,omitempty"`
+	Confirms             string `dynamodbav:"confirms,omitempty"`
+	Delivery             string `dynamodbav:"delivery,omitempty"`
 	SourceIP             string `dynamodbav:"source_ip,omitempty"`
 	UserAgent            string `dynamodbav:"user_agent,omitempty"`
 	RequestID            string `dynamodbav:"request_id,omitempty"`
@@ -154,7 +156,7 @@ func toItem(e consent.Event) eventItem {
 		Email: e.Email, Name: e.Name, Method: e.Method, WordingVersion: e.WordingVersion, Wording: e.Wording,
 		PrivacyPolicyURL: e.PrivacyPolicyURL, Frequency: e.Frequency, Controller: e.Controller,
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
-		ConfirmationRequired: e.ConfirmationRequired,
+		ConfirmationRequired: e.ConfirmationRequired, Confirms: e.Confirms, Delivery: e.Delivery,
 	}
 }
 
@@ -168,7 +170,7 @@ func (it eventItem) event() (consent.Event, error) {
 		Email: it.Email, Name: it.Name, Method: it.Method, WordingVersion: it.WordingVersion, Wording: it.Wording,
 		PrivacyPolicyURL: it.PrivacyPolicyURL, Frequency: it.Frequency, Controller: it.Controller,
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,
-		ConfirmationRequired: it.ConfirmationRequired,
+		ConfirmationRequired: it.ConfirmationRequired, Confirms: it.Confirms, Delivery: it.Delivery,
 	}, nil
 }
 

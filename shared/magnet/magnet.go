@@ -50,6 +50,10 @@ type Magnet struct {
 	// ConsentReceipt (default true) emails a receipt of what was agreed once
 	// consent is confirmed.
 	ConsentReceipt *bool `json:"consent_receipt,omitempty"`
+	// ReconfirmNewWording (default false) asks a person whose consent is
+	// active to confirm again when they tick the box under new wording;
+	// their earlier consent stands until they do. Only with double opt-in.
+	ReconfirmNewWording bool `json:"reconfirm_new_wording,omitempty"`
 }
 
 // DefaultConfirmExpiry is how long confirm links work unless configured.
@@ -57,6 +61,10 @@ const DefaultConfirmExpiry = 7 * 24 * time.Hour
 
 // RequiresConfirmation reports whether consent needs double opt-in (default yes).
 func (m Magnet) RequiresConfirmation() bool { return m.DoubleOptIn == nil || *m.DoubleOptIn }
+
+// ReconfirmsNewWording reports whether a new wording version needs
+// confirming again by someone whose consent is active.
+func (m Magnet) ReconfirmsNewWording() bool { return m.RequiresConfirmation() && m.ReconfirmNewWording }
 
 // SendsReceipt reports whether a consent receipt is emailed (default yes).
 func (m Magnet) SendsReceipt() bool { return m.ConsentReceipt == nil || *m.ConsentReceipt }

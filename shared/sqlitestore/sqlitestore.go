@@ -265,7 +265,7 @@ func (s *Store) GetClaim(ctx context.Context, key string, now time.Time) (string
 	return value, nil
 }
 
-// DeleteExpired removes claims and jobs that expired at or before now (in
+// DeleteExpired removes claims, jobs and counters that expired at or before now (in
 // Unix seconds), as DynamoDB's TTL sweep does for the same attribute, and
 // returns how many it removed. Jobs without an expiry stay. Claim, Commit
 // and GetClaim already ignore expired claims, so this only reclaims space.
@@ -276,8 +276,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	}
 	defer tx.Rollback()
 	var total int64
-	for _, table := range []string{"claims", "jobs"} {
-		// table is one of two constants.
+	for _, table := range []string{"claims", "jobs", "counters"} {
+		// table is one of three constants.
 		res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE expires_at <= ?", now.Unix())
 		if err != nil {
 			return 0, fmt.Errorf("delete expired %s: %w", table, err)

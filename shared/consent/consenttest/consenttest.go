@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +83,7 @@ func Service(t testing.TB, store consent.Store, now func() time.Time) *consent.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Keys: keys, BaseURL: "https://signup.example.com", Now: now}
+	return &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Keys: keys, BaseURL: "https://signup.example.com", Now: now}
 }
 
 // DeliverAtOnce makes svc deliver queued mail from jobs through mailer as
@@ -94,4 +95,14 @@ func DeliverAtOnce(t testing.TB, svc *consent.Service, jobs consent.JobQueue, ma
 			t.Errorf("deliver: %v", err)
 		}
 	}
+}
+
+// UnsubscribeToken is the token of svc's unsubscribe link for subscriber
+// and magnetID, as an email would carry it.
+func UnsubscribeToken(svc *consent.Service, subscriber, magnetID string) string {
+	u, err := url.Parse(svc.UnsubscribeURL(context.Background(), subscriber, magnetID))
+	if err != nil {
+		panic(err)
+	}
+	return u.Query().Get("t")
 }

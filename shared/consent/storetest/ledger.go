@@ -21,13 +21,13 @@ func testRoundTrip(t *testing.T, s consent.Store) {
 	minimal := consent.Event{Subscriber: subA, Seq: 3, ID: "e3", Type: consent.EventWithdrawn, At: t0.Add(time.Hour), Magnet: "guide", Method: consent.MethodOneClick}
 	pending := event(subA, 2, consent.EventGranted, t0, "guide")
 	pending.ConfirmationRequired = true
-	want := []consent.Event{
-		event(subA, 1, consent.EventSignup, t0, "guide"),
-		pending,
-		minimal,
-	}
+	limited := event(subA, 1, consent.EventSignup, t0, "guide")
+	limited.Delivery = consent.DeliveryLimited
+	confirmed := consent.Event{Subscriber: subA, Seq: 4, ID: "e4", Type: consent.EventConfirmed, At: t0.Add(2 * time.Hour), Magnet: "guide", Method: consent.MethodConfirmLink, Confirms: pending.ID}
+	want := []consent.Event{limited, pending, minimal, confirmed}
 	mustAppend(t, s, want[0], want[1]) // one multi-event append
 	mustAppend(t, s, want[2])          // and a single one
+	mustAppend(t, s, want[3])
 	if diff := sameEvents(mustLedger(t, s, subA), want); diff != "" {
 		t.Errorf("Ledger after appends: %s", diff)
 	}
@@ -226,8 +226,12 @@ func testConcurrentAppend(t *testing.T, s consent.Store) {
 }
 
 func testMarketingStatus(t *testing.T, s consent.Store) {
-	needsConfirmation := event(subA, 6, consent.EventGranted, t0.Add(96*time.Hour), "guide")
+	needsConfirmation := event(subA, 7, consent.EventGranted, t0.Add(96*time.Hour), "guide")
 	needsConfirmation.ConfirmationRequired = true
+	newWording := event(subA, 9, consent.EventGranted, t0.Add(144*time.Hour), "guide")
+	newWording.ConfirmationRequired = true
+	confirmsNew := event(subA, 10, consent.EventConfirmed, t0.Add(168*time.Hour), "guide")
+	confirmsNew.Confirms = newWording.ID
 	steps := []struct {
 		event     consent.Event
 		wantState consent.State
@@ -238,9 +242,14 @@ func testMarketingStatus(t *testing.T, s consent.Store) {
 		{event(subA, 3, consent.EventSignup, t0.Add(time.Hour), "other"), consent.StateActive, t0},
 		{event(subA, 4, consent.EventWithdrawn, t0.Add(48*time.Hour), "guide"), consent.StateWithdrawn, t0.Add(48 * time.Hour)},
 		{event(subA, 5, consent.EventGranted, t0.Add(72*time.Hour), "guide"), consent.StateActive, t0.Add(72 * time.Hour)},
+		{event(subA, 6, consent.EventWithdrawn, t0.Add(84*time.Hour), "guide"), consent.StateWithdrawn, t0.Add(84 * time.Hour)},
 		// The stored ConfirmationRequired flag decides between pending and active.
 		{needsConfirmation, consent.StatePending, t0.Add(96 * time.Hour)},
-		{event(subA, 7, consent.EventConfirmed, t0.Add(120*time.Hour), "guide"), consent.StateActive, t0.Add(120 * time.Hour)},
+		{event(subA, 8, consent.EventConfirmed, t0.Add(120*time.Hour), "guide"), consent.StateActive, t0.Add(120 * time.Hour)},
+		// Consent never goes backwards: a grant needing confirmation while
+		// consent is active waits beside it; the stored Confirms id names it.
+		{newWording, consent.StateActive, t0.Add(120 * time.Hour)},
+		{confirmsNew, consent.StateActive, t0.Add(168 * time.Hour)},
 	}
 	for _, step := range steps {
 		mustAppend(t, s, step.event)

@@ -21,7 +21,7 @@ import (
 
 // Run runs every conformance test as a subtest of t, grouped by the port
 // each contract belongs to (consent.LedgerStore, consent.WordingArchive,
-// consent.JobQueue). newStore must return a store that shares no data with
+// consent.JobQueue, consent.CounterStore). newStore must return a store that shares no data with
 // any store it returned before (a fresh file, a fresh table); it may
 // register cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
@@ -71,6 +71,15 @@ func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
 			{"UpdateJobLeaseTakeover", testUpdateJobLeaseTakeover},
 			{"ConcurrentUpdateJobOneWins", testConcurrentUpdateJob},
 			{"DueJobs", testDueJobs},
+		}},
+		{"CounterStore", []test{
+			{"CountWithinWindow", testCountWithinWindow},
+			{"CountRestartsAfterExpiry", testCountRestartsAfterExpiry},
+			{"CountEmptyKeyRejected", testCountEmptyKeyRejected},
+			{"ConcurrentCount", testConcurrentCount},
+		}},
+		{"Service", []test{
+			{"WithdrawalsWinUnderContention", testWithdrawalsWin},
 		}},
 	}
 	for _, g := range groups {

@@ -6,6 +6,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -22,6 +23,7 @@ type Store struct {
 	jobs     map[string]consent.Job
 	wordings map[string]consent.WordingVersion // by version id
 	links    map[wordingLink]bool
+	counters map[string]counter
 	writes   int
 }
 
@@ -47,6 +49,7 @@ func New() *Store {
 		jobs:     map[string]consent.Job{},
 		wordings: map[string]consent.WordingVersion{},
 		links:    map[wordingLink]bool{},
+		counters: map[string]counter{},
 	}
 }
 
@@ -112,6 +115,30 @@ func (s *Store) Commit(_ context.Context, w consent.Write) error {
 	s.writes++
 	return nil
 }
+
+// Count implements consent.Store. Counting is not a write for Writes: a
+// counter holds no ledger data.
+func (s *Store) Count(_ context.Context, key string, expiresAt, now time.Time) (int, error) {
+	if key == "" {
+		return 0, errors.New("count: empty key")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.counters[key]
+	if !ok || !c.heldAt(now) {
+		c = counter{expiresAt: ceilUnix(expiresAt)}
+	}
+	c.n++
+	s.counters[key] = c
+	return c.n, nil
+}
+
+type counter struct {
+	n         int
+	expiresAt int64
+}
+
+func (c counter) heldAt(now time.Time) bool { return c.expiresAt > now.Unix() }
 
 // Events implements consent.Store.
 func (s *Store) Events(_ context.Context, subscriber string) ([]consent.Event, error) {

@@ -1,0 +1,51 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// retryPolicy says how long a use case keeps retrying a ledger write that
+// lost a race for its position, and how it spaces the tries: a random sleep
+// up to Base·2ⁿ, at most Max ("full jitter", so racing writers spread out
+// instead of colliding again in step).
+type retryPolicy struct {
+	Deadline  time.Duration
+	Base, Max time.Duration
+}
+
+var (
+	// signupRetry: sign-ups back off further and give up sooner.
+	signupRetry = retryPolicy{Deadline: 6 * time.Second, Base: 2 * time.Millisecond, Max: 200 * time.Millisecond}
+	// withdrawRetry: a withdrawal (unsubscribe, complaint, bounce) must
+	// never be lost to a sign-up for the same address written at the same
+	// moment, so it retries sooner, more often and for longer — within the
+	// 10 s the API functions get.
+	withdrawRetry = retryPolicy{Deadline: 8 * time.Second, Base: time.Millisecond, Max: 20 * time.Millisecond}
+)
+
+// errRetryDeadline: the retry deadline passed before the write went in.
+var errRetryDeadline = errors.New("retry deadline passed")
+
+// wait sleeps before try attempt+1, or returns an error if the deadline or
+// ctx would end first.
+func (p retryPolicy) wait(ctx context.Context, attempt int, deadline time.Time) error {
+	ceiling := p.Max
+	if attempt < 30 {
+		ceiling = min(p.Base<<attempt, p.Max)
+	}
+	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
+	if time.Now().Add(d).After(deadline) {
+		return errRetryDeadline
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
