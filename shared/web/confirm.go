@@ -23,9 +23,15 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 
 // confirm handles the page's button: it records the confirmation once;
 // repeats show the same success page and write nothing. A body without the
-// button's field is a bad link (400).
+// button's field is a bad link (400); a post from a page other than ours is
+// refused (403).
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	if err := readLinkForm(r); err != nil {
+	tok := r.URL.Query().Get("t")
+	if err := s.ownSource(r, s.confirmLink(r, tok), "Open the confirm page"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := readLinkForm(r, "confirm"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -33,7 +39,6 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errBadLink)
 		return
 	}
-	tok := r.URL.Query().Get("t")
 	t, err := s.Service.Confirm(r.Context(), tok, evidence(r))
 	s.renderConfirm(w, r, tok, t, err, "confirmed")
 }
@@ -42,7 +47,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 // confirm page, past) the button, the resend offer for an expired link, and
 // hands every other error to fail.
 func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, tok string, t consent.ConfirmTarget, err error, okPage string) {
-	data := confirmData{ConfirmTarget: t, Action: s.link(r, "/confirm?t="+url.QueryEscape(tok))}
+	data := confirmData{ConfirmTarget: t, Action: s.confirmLink(r, tok)}
 	switch {
 	case errors.Is(err, consent.ErrLinkExpired):
 		data.Action = s.link(r, "/confirm/resend?t="+url.QueryEscape(tok))
@@ -58,10 +63,21 @@ func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, tok strin
 	}
 }
 
+// confirmLink is the confirm page for token tok.
+func (s *Server) confirmLink(r *http.Request, tok string) string {
+	return s.link(r, "/confirm?t="+url.QueryEscape(tok))
+}
+
 // confirmResend sends a new confirm link for an expired one. The answer is
-// the same whether or not anything was sent.
+// the same whether or not anything was sent. A post from a page other than
+// ours is refused (403).
 func (s *Server) confirmResend(w http.ResponseWriter, r *http.Request) {
-	if err := s.Service.ResendConfirmation(r.Context(), r.URL.Query().Get("t")); err != nil {
+	tok := r.URL.Query().Get("t")
+	if err := s.ownSource(r, s.confirmLink(r, tok), "Open the confirm page"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Service.ResendConfirmation(r.Context(), tok); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -3,17 +3,21 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
 )
 
 var (
-	// errOriginNotAllowed: a browser posted a sign-up from a page the magnet
-	// does not list in allowed_origins.
-	errOriginNotAllowed = errors.New("sign-up posted from an origin the magnet does not allow")
+	// errOriginNotAllowed: a browser posted from a page that may not post
+	// here (see origin.go). An *originRefusal wrapping it says where the
+	// visitor can go instead.
+	errOriginNotAllowed = errors.New("posted from a page that may not post here")
 	// errBadLink: a POST to an emailed link whose body asks for nothing we
 	// do (no known button, or a form that cannot be read). It is answered
 	// like a bad token.
@@ -23,6 +27,10 @@ var (
 // failureMessage is the only thing a client learns about an unexpected error.
 const failureMessage = "Something went wrong. Please try again later."
 
+// busyMessage answers a request that lost too many races for the same
+// record: nothing was saved, and sending it again is safe.
+const busyMessage = "We are busy right now and nothing was saved. Please send it again in a moment."
+
 // failure is how a failed request is answered.
 type failure struct {
 	status int
@@ -31,6 +39,11 @@ type failure struct {
 	// page's .Fields. Without fields JSON gets {"error": message}.
 	fields  map[string]string
 	message string
+	// back and backText: a link the page offers instead, if any.
+	back, backText string
+	// retryAfter is the Retry-After header in seconds; retryIn says the same
+	// for people ("in about 5 minutes").
+	retryAfter, retryIn string
 }
 
 // failureFor is the one table from errors to responses; anything it does not
@@ -38,6 +51,8 @@ type failure struct {
 func failureFor(err error) failure {
 	var verr *consent.ValidationError
 	var tooBig *http.MaxBytesError
+	var limited *consent.RateLimitError
+	var refusal *originRefusal
 	switch {
 	case errors.As(err, &verr):
 		return failure{status: http.StatusBadRequest, page: "signup_errors", fields: verr.Fields}
@@ -45,13 +60,27 @@ func failureFor(err error) failure {
 		return failure{status: http.StatusRequestEntityTooLarge, page: "too_large",
 			fields: map[string]string{"body": "The request is too large."}}
 	case errors.Is(err, errOriginNotAllowed):
-		return failure{status: http.StatusForbidden, page: "not_allowed",
+		f := failure{status: http.StatusForbidden, page: "not_allowed",
 			fields: map[string]string{"origin": "This page may not post sign-ups for this download."}}
+		if errors.As(err, &refusal) {
+			f.back, f.backText = refusal.back, refusal.backText
+		}
+		return f
+	case errors.As(err, &limited):
+		in := retryIn(limited.RetryAfter)
+		return failure{status: http.StatusTooManyRequests, page: "too_many",
+			message:    "Too many requests. Please try again " + in + ".",
+			retryAfter: strconv.FormatInt(retrySeconds(limited.RetryAfter), 10), retryIn: in}
 	case errors.Is(err, consent.ErrBadToken), errors.Is(err, consent.ErrUnknownMagnet), errors.Is(err, errBadLink):
 		return failure{status: http.StatusBadRequest, page: "bad_link", message: "This link does not work."}
 	case errors.Is(err, consent.ErrIdempotencyMismatch):
 		return failure{status: http.StatusUnprocessableEntity, page: "key_reused",
 			fields: map[string]string{"idempotency_key": "This Idempotency-Key was used for a different request."}}
+	case errors.Is(err, consent.ErrConflict):
+		// Still contended after the use case's retry deadline: nothing was
+		// written; the same request may simply be sent again.
+		return failure{status: http.StatusServiceUnavailable, page: "busy", message: busyMessage,
+			retryAfter: "1", retryIn: "in a moment"}
 	default:
 		return failure{status: http.StatusInternalServerError, page: "failure", message: failureMessage}
 	}
@@ -67,6 +96,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if f.status >= http.StatusInternalServerError {
 		s.logFailure(r, err)
 	}
+	if f.retryAfter != "" {
+		w.Header().Set("Retry-After", f.retryAfter)
+	}
 	if wantsJSON(r) {
 		if f.fields != nil {
 			writeJSON(w, f.status, map[string]any{"errors": f.fields})
@@ -75,10 +107,41 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		return
 	}
-	data := struct{ Fields map[string]string }{f.fields}
+	data := struct {
+		Fields                  map[string]string
+		Back, BackText, RetryIn string
+	}{f.fields, f.back, f.backText, f.retryIn}
 	if err := writePage(w, r, f.status, f.page, data); err != nil {
 		s.logFailure(r, err)
 		http.Error(w, failureMessage, http.StatusInternalServerError)
+	}
+}
+
+// retrySeconds is d in whole seconds, rounded up, at least 1: the
+// Retry-After value.
+func retrySeconds(d time.Duration) int64 {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return max(secs, 1)
+}
+
+// retryIn says when to try again after d, for people: "in about a minute",
+// "in about 5 minutes", "in about an hour", "in about 3 days". It rounds up,
+// so trying at the time it says works.
+func retryIn(d time.Duration) string {
+	about := func(n int64, one, unit string) string {
+		if n <= 1 {
+			return "in about " + one
+		}
+		return fmt.Sprintf("in about %d %ss", n, unit)
+	}
+	ceil := func(unit time.Duration) int64 { return int64((d + unit - 1) / unit) }
+	switch {
+	case d <= time.Hour-time.Minute:
+		return about(ceil(time.Minute), "a minute", "minute")
+	case d <= 23*time.Hour:
+		return about(ceil(time.Hour), "an hour", "hour")
+	default:
+		return about(ceil(24*time.Hour), "a day", "day")
 	}
 }
 

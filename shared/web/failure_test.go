@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
 )
@@ -56,6 +57,8 @@ func TestFail(t *testing.T) {
 		{"bad link, JSON", errBadLink, true, 400, `{"error":"This link does not work."}`, false},
 		{"idempotency key reused, page", consent.ErrIdempotencyMismatch, false, 422, "Idempotency-Key was used for a different request", false},
 		{"idempotency key reused, JSON", consent.ErrIdempotencyMismatch, true, 422, `{"errors":{"idempotency_key":"This Idempotency-Key was used for a different request."}}`, false},
+		{"still contended, page", fmt.Errorf("record sign-up secret-internal-detail: %w", consent.ErrConflict), false, 503, "Nothing was saved", true},
+		{"still contended, JSON", fmt.Errorf("record sign-up secret-internal-detail: %w", consent.ErrConflict), true, 503, `{"error":"We are busy right now and nothing was saved. Please send it again in a moment."}`, true},
 		{"unexpected, page", unexpected, false, 500, "Something went wrong", true},
 		{"unexpected, JSON", unexpected, true, 500, `{"error":"Something went wrong. Please try again later."}`, true},
 	}
@@ -160,4 +163,71 @@ func TestParsePagesPanicsOnABrokenTemplate(t *testing.T) {
 		}
 	}()
 	parsePages(fsys)
+}
+
+func TestFailRateLimited(t *testing.T) {
+	tests := []struct {
+		name           string
+		err            error
+		json           bool
+		wantRetryAfter string
+		wantBody       string
+	}{
+		{"page", &consent.RateLimitError{RetryAfter: 4*time.Minute + 30*time.Second}, false, "270", "in about 5 minutes"},
+		{"page, wrapped", fmt.Errorf("sign up: %w", &consent.RateLimitError{RetryAfter: time.Hour}), false, "3600", "in about an hour"},
+		{"JSON", &consent.RateLimitError{RetryAfter: 5 * time.Minute}, true, "300", `{"error":"Too many requests. Please try again in about 5 minutes."}`},
+		{"rounded up", &consent.RateLimitError{RetryAfter: 1500 * time.Millisecond}, true, "2", "in about a minute"},
+		{"at least a second", &consent.RateLimitError{}, true, "1", "in about a minute"},
+		{"negative", &consent.RateLimitError{RetryAfter: -time.Minute}, false, "1", "in about a minute"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, logs := testServer()
+			r := httptest.NewRequest("POST", "/signup", nil)
+			if tt.json {
+				r.Header.Set("Content-Type", "application/json")
+			}
+			w := httptest.NewRecorder()
+			s.fail(w, r, tt.err)
+			if w.Code != http.StatusTooManyRequests {
+				t.Errorf("status: got %d, want 429", w.Code)
+			}
+			if got := w.Header().Get("Retry-After"); got != tt.wantRetryAfter {
+				t.Errorf("Retry-After: got %q, want %q", got, tt.wantRetryAfter)
+			}
+			if body := w.Body.String(); !strings.Contains(body, tt.wantBody) {
+				t.Errorf("body: got %s, want it to contain %s", body, tt.wantBody)
+			}
+			if !tt.json && !strings.Contains(w.Body.String(), "on its way") {
+				t.Errorf("page does not reassure that what was sent is on its way: %s", w.Body)
+			}
+			if got := errorLines(logs); len(got) != 0 {
+				t.Errorf("error log lines: got %q, want none", got)
+			}
+		})
+	}
+}
+
+func TestRetryIn(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "in about a minute"},
+		{30 * time.Second, "in about a minute"},
+		{60 * time.Second, "in about a minute"},
+		{61 * time.Second, "in about 2 minutes"},
+		{5 * time.Minute, "in about 5 minutes"},
+		{59 * time.Minute, "in about 59 minutes"},
+		{time.Hour, "in about an hour"},
+		{90 * time.Minute, "in about 2 hours"},
+		{23 * time.Hour, "in about 23 hours"},
+		{24 * time.Hour, "in about a day"},
+		{50 * time.Hour, "in about 3 days"},
+	}
+	for _, tt := range tests {
+		if got := retryIn(tt.d); got != tt.want {
+			t.Errorf("retryIn(%v): got %q, want %q", tt.d, got, tt.want)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 
 	"github.com/unbundled/unbundled/shared/consent"
@@ -11,15 +12,22 @@ import (
 // the marketing checkbox unticked, the exact wording, frequency and privacy
 // link next to it, and the download promised either way. The local server
 // mounts it at GET /.
-// Each form carries the consent wording version it was rendered with.
+// Each form carries the consent wording version it was rendered with, and
+// the bot traps of trap.go.
 func (s *Server) LandingPage(w http.ResponseWriter, r *http.Request) {
 	type form struct {
 		magnet.Magnet
 		Version string
+		Trap    template.HTML
 	}
 	var forms []form
 	for _, m := range s.Catalog.All() {
-		forms = append(forms, form{Magnet: m, Version: consent.NewWordingVersion(m).ID})
+		trap, err := s.trapFields(m.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		forms = append(forms, form{Magnet: m, Version: consent.NewWordingVersion(m).ID, Trap: trap})
 	}
 	s.render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": forms, "Action": "/signup"})
 }

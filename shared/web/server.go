@@ -26,6 +26,12 @@ type Server struct {
 	Service *consent.Service
 	Catalog *magnet.Catalog
 	Logger  *slog.Logger
+	// FormMinAge is how long after a sign-up form we rendered was stamped a
+	// person can plausibly send it. A sign-up whose form stamp is younger is
+	// taken for a bot: answered as accepted, nothing stored or sent (see
+	// trap.go). Used as is; 0 (or less) means no minimum. Sign-ups without
+	// a stamp are not affected.
+	FormMinAge time.Duration
 }
 
 type requestIDKey struct{}
@@ -54,7 +60,10 @@ func (s *Server) Middleware(next http.Handler) http.Handler {
 		}
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: under no-referrer browsers send
+		// "Origin: null" on our own form posts, which are then refused. Link
+		// tokens still never leave the site in a Referer.
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")

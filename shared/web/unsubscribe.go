@@ -39,15 +39,26 @@ func (s *Server) linkOptions(w http.ResponseWriter, r *http.Request) {
 // "List-Unsubscribe=One-Click" (sent by mail providers without cookies or
 // auth) or our page's button. It withdraws before answering and always
 // answers 200 with a page, never a redirect. Any other body is a bad link
-// (400).
+// (400). A one-click post from a mail provider's server (no Origin, no
+// Sec-Fetch-Site) is taken from anywhere; every other post only from this
+// service's own pages (403 otherwise).
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	if err := readLinkForm(r); err != nil {
+	if err := readLinkForm(r, "List-Unsubscribe", "confirm"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	tok := r.URL.Query().Get("t")
+	oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click"
+	fromMailProvider := oneClick && r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == ""
+	if !fromMailProvider {
+		if err := s.ownSource(r, s.link(r, "/unsubscribe?t="+url.QueryEscape(tok)), "Open the unsubscribe page"); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	var method string
 	switch {
-	case r.PostForm.Get("List-Unsubscribe") == "One-Click":
+	case oneClick:
 		method = consent.MethodOneClick
 	case r.PostForm.Get("confirm") == "yes":
 		method = consent.MethodUnsubscribePage
@@ -55,7 +66,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errBadLink)
 		return
 	}
-	t, err := s.Service.Withdraw(r.Context(), r.URL.Query().Get("t"), method, evidence(r))
+	t, err := s.Service.Withdraw(r.Context(), tok, method, evidence(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -63,15 +74,19 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet})
 }
 
-// readLinkForm reads the form posted to an emailed link into r.PostForm. A
-// form that cannot be read is errBadLink; a body over the limit stays a
-// *http.MaxBytesError (413).
-func readLinkForm(r *http.Request) error {
+// readLinkForm reads the form posted to an emailed link into r.PostForm and
+// checks that each named field was sent at most once and not in the URL (a
+// *consent.ValidationError naming it otherwise). A form that cannot be read
+// is errBadLink; a body over the limit stays a *http.MaxBytesError (413).
+func readLinkForm(r *http.Request, names ...string) error {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	err := parseForm(r, mediaType)
 	var verr *consent.ValidationError
 	if errors.As(err, &verr) {
 		return errBadLink
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return singleValues(r, names...)
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,19 +20,26 @@ import (
 
 type env struct {
 	h      http.Handler
+	srv    *web.Server
 	store  *memstore.Store
 	mailer *consenttest.Mailer
 	svc    *consent.Service
+	logs   *bytes.Buffer // JSON log lines
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv returns a server on an in-memory store with the sample catalog;
+// options change the Server before its handler is built.
+func newEnv(t *testing.T, options ...func(*web.Server)) *env {
 	t.Helper()
-	e := &env{store: memstore.New(), mailer: &consenttest.Mailer{}}
+	e := &env{store: memstore.New(), mailer: &consenttest.Mailer{}, logs: &bytes.Buffer{}}
 	e.svc = consenttest.Service(t, e.store, time.Now)
 	consenttest.DeliverAtOnce(t, e.svc, e.store, e.mailer)
 	catalog := e.svc.Catalog
-	srv := &web.Server{Service: e.svc, Catalog: catalog, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	e.h = srv.Handler("")
+	e.srv = &web.Server{Service: e.svc, Catalog: catalog, Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
+	for _, o := range options {
+		o(e.srv)
+	}
+	e.h = e.srv.Handler("")
 	return e
 }
 

@@ -21,13 +21,22 @@ func (s *Server) withdrawPage(w http.ResponseWriter, r *http.Request) {
 
 // withdrawRequest answers every valid address with the same page, whether or
 // not it is known, subscribed or rate-limited, so it cannot be used to find
-// out who is on a list. An invalid address shows the form again with the
-// message (400).
+// out who is on a list. An invalid address, or email sent twice or in the
+// URL, shows the form again with the message (400). A post from a page other
+// than ours is refused (403); a source over its request limit gets 429,
+// which says nothing about the address.
 func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
+	if err := s.ownSource(r, s.link(r, "/withdraw"), "Open the form to stop marketing emails"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	err := parseForm(r, mediaType)
 	if err == nil {
-		err = s.Service.RequestWithdrawalLinks(r.Context(), r.PostForm.Get("email"))
+		err = singleValues(r, "email")
+	}
+	if err == nil {
+		err = s.Service.RequestWithdrawalLinks(r.Context(), r.PostForm.Get("email"), evidence(r))
 	}
 	var verr *consent.ValidationError
 	switch {
