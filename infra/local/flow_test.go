@@ -50,7 +50,9 @@ type server struct {
 // given here.
 func start(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-magnets", "magnets.json"}, extra...)
+	// Flows are tested without limits or time-trap (the attack tests turn
+	// them on); later flags in extra win.
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-magnets", "magnets.json", "-limits", "off", "-form-min-age", "0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

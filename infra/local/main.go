@@ -57,7 +57,25 @@ func run() error {
 	mailerKind := flag.String("mailer", "mailbox", "where mail goes: mailbox (the local mailbox) or ses (Amazon SES v2 from the AWS environment)")
 	configSet := flag.String("ses-configuration-set", "", "SES configuration set for every message (with -mailer ses)")
 	maxRate := flag.Float64("max-rate", 0, "most emails sent per second (0: no limit)")
+	limitsMode := flag.String("limits", "on", "on: per-address email caps and per-source sign-up limits as tuned below; off: none (load tests, demos)")
+	limits := consent.DefaultLimits
+	flag.IntVar(&limits.EmailsPerAddress, "emails-per-address", limits.EmailsPerAddress, "most emails of any kind to one address per -email-window (0: no cap)")
+	flag.DurationVar(&limits.EmailWindow, "email-window", limits.EmailWindow, "rolling window of -emails-per-address")
+	flag.IntVar(&limits.SignupsPerSource, "signups-per-source", limits.SignupsPerSource, "most sign-ups and withdrawal-link requests from one IP (IPv6: /64) per -source-window (0: no limit)")
+	flag.DurationVar(&limits.SourceWindow, "source-window", limits.SourceWindow, "window of -signups-per-source")
+	formMinAge := flag.Duration("form-min-age", config.DefaultFormMinAge, "a rendered form posted sooner than this is treated as a bot: same answer, nothing stored (0: off)")
 	flag.Parse()
+	switch {
+	case *limitsMode == "off":
+		limits = consent.Limits{}
+	case *limitsMode != "on":
+		return fmt.Errorf("-limits %q: want on or off", *limitsMode)
+	case limits.EmailsPerAddress < 0 || limits.SignupsPerSource < 0 || limits.EmailWindow <= 0 || limits.SourceWindow <= 0:
+		return errors.New("-emails-per-address and -signups-per-source must be 0 or more, and the windows positive")
+	}
+	if *formMinAge < 0 {
+		return errors.New("-form-min-age must not be negative")
+	}
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	slog.SetDefault(logger)
@@ -84,7 +102,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	app, err := New(Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Logger: logger})
+	app, err := New(Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Limits: limits, FormMinAge: *formMinAge, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -92,8 +110,8 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Printf("unbundled is running at %s\n  demo landing page  %s/\n  local mailbox      %s/_local/mailbox\n  mailer             %s\n  store              %s\n  data directory     %s\nPress Ctrl+C to stop.\n",
-		*baseURL, *baseURL, *baseURL, *mailerKind, *storeKind, *data)
+	fmt.Printf("unbundled is running at %s\n  demo landing page  %s/\n  local mailbox      %s/_local/mailbox\n  mailer             %s\n  store              %s\n  data directory     %s\n  limits             %s\nPress Ctrl+C to stop.\n",
+		*baseURL, *baseURL, *baseURL, *mailerKind, *storeKind, *data, describeLimits(limits))
 	return Serve(ctx, ln, app)
 }
 
@@ -114,4 +132,13 @@ func newMailer(ctx context.Context, kind, configSet string) (consent.Mailer, err
 	default:
 		return nil, fmt.Errorf("-mailer %q: want mailbox or ses", kind)
 	}
+}
+
+// describeLimits is the start-up banner's line about limits.
+func describeLimits(l consent.Limits) string {
+	if l == (consent.Limits{}) {
+		return "off (-limits off)"
+	}
+	return fmt.Sprintf("%d emails per address per %s, %d sign-ups per source per %s",
+		l.EmailsPerAddress, l.EmailWindow, l.SignupsPerSource, l.SourceWindow)
 }

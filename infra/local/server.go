@@ -43,7 +43,12 @@ type Options struct {
 	Mailer consent.Mailer
 	// MaxSendRate paces delivery in emails per second; 0 means no limit.
 	MaxSendRate float64
-	Logger      *slog.Logger
+	// Limits bound emails per address and sign-ups per source (zero: off;
+	// main passes consent.DefaultLimits unless -limits off).
+	Limits consent.Limits
+	// FormMinAge is the time-trap's minimum form age (0: off).
+	FormMinAge time.Duration
+	Logger     *slog.Logger
 }
 
 // App is a running local server's handler and the files it holds open.
@@ -86,7 +91,10 @@ func New(opts Options) (*App, error) {
 	}
 	app.closers = append(app.closers, box.Close)
 
-	service := &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Keys: keys, BaseURL: opts.BaseURL, Now: time.Now}
+	service := &consent.Service{
+		Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Limits: opts.Limits,
+		Keys: keys, BaseURL: opts.BaseURL, Now: time.Now,
+	}
 	deliverer := &consent.Deliverer{Service: service, Jobs: store, Mailer: opts.Mailer}
 	if deliverer.Mailer == nil {
 		deliverer.Mailer = box
@@ -96,7 +104,7 @@ func New(opts Options) (*App, error) {
 	}
 	outbox := newDispatcher(deliverer, logger)
 	service.Kick = outbox.Kick
-	server := &web.Server{Service: service, Catalog: catalog, Logger: logger}
+	server := &web.Server{Service: service, Catalog: catalog, Logger: logger, FormMinAge: opts.FormMinAge}
 	if err := service.ArchiveCurrentWordings(context.Background()); err != nil {
 		_ = app.Close()
 		return nil, err

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
 )
 
 // Lambda is the configuration every function reads at init.
@@ -28,7 +31,20 @@ type Lambda struct {
 	// ConfigurationSet (SES_CONFIGURATION_SET, optional) publishes bounces
 	// and complaints for the feedback function.
 	ConfigurationSet string
+	// Limits bound emails per address and sign-ups per source; each defaults
+	// to consent.DefaultLimits: LIMIT_EMAILS_PER_ADDRESS (0 turns the cap
+	// off), LIMIT_EMAIL_WINDOW, LIMIT_SIGNUPS_PER_SOURCE (0 turns it off),
+	// LIMIT_SOURCE_WINDOW (durations like 24h, 10m).
+	Limits consent.Limits
+	// FormMinAge (FORM_MIN_AGE, default 2s) is how old a form's signed
+	// stamp must be before a sign-up from it counts; faster posts are
+	// treated as bots. 0 turns the time-trap off.
+	FormMinAge time.Duration
 }
+
+// DefaultFormMinAge is the time-trap's default: no person fills in a form
+// in under two seconds.
+const DefaultFormMinAge = 2 * time.Second
 
 // DefaultMaxSendRate is a safe pace for a new SES production account.
 const DefaultMaxSendRate = 10
@@ -63,6 +79,40 @@ func FromEnv(getenv func(string) string) (Lambda, error) {
 			errs = append(errs, fmt.Errorf("MAX_SEND_RATE: %q is not a number of emails per second between 0 and 10000", v))
 		}
 		c.MaxSendRate = rate
+	}
+	c.Limits = consent.DefaultLimits
+	c.FormMinAge = DefaultFormMinAge
+	for _, v := range []struct {
+		name string
+		n    *int
+	}{
+		{"LIMIT_EMAILS_PER_ADDRESS", &c.Limits.EmailsPerAddress},
+		{"LIMIT_SIGNUPS_PER_SOURCE", &c.Limits.SignupsPerSource},
+	} {
+		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil || n < 0 || n > 1_000_000 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a whole number from 0 (off) to 1000000", v.name, raw))
+			}
+			*v.n = n
+		}
+	}
+	for _, v := range []struct {
+		name string
+		d    *time.Duration
+		zero bool // whether 0 is allowed
+	}{
+		{"LIMIT_EMAIL_WINDOW", &c.Limits.EmailWindow, false},
+		{"LIMIT_SOURCE_WINDOW", &c.Limits.SourceWindow, false},
+		{"FORM_MIN_AGE", &c.FormMinAge, true},
+	} {
+		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d < 0 || (d == 0 && !v.zero) || d > 31*24*time.Hour {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration like 10m or 24h, at most 744h", v.name, raw))
+			}
+			*v.d = d
+		}
 	}
 	if c.MagnetsFile != "" && !filepath.IsAbs(c.MagnetsFile) {
 		if root := getenv("LAMBDA_TASK_ROOT"); root != "" {

@@ -67,13 +67,15 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 		Catalog:  catalog,
 		Ledger:   store,
 		Wordings: store,
+		Counters: store,
+		Limits:   cfg.Limits,
 		Keys:     keys,
 		BaseURL:  cfg.PublicBaseURL,
 		Now:      time.Now,
 	}
 	return &App{
 		Config: cfg, Service: service, Logger: logger, aws: awsCfg, jobs: store,
-		Server: &web.Server{Service: service, Catalog: catalog, Logger: logger},
+		Server: &web.Server{Service: service, Catalog: catalog, Logger: logger, FormMinAge: cfg.FormMinAge},
 	}, nil
 }
 
