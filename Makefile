@@ -3,6 +3,8 @@
 #   make run     start the local server (embedded SQLite, local mailbox)
 #   make test    install pinned tools on first use, then run every check and test
 #   make unit    the Go-only tests (go test -short): no emulator, Python or Node
+#   make attack  the attack suite against the local server; prints a table
+#   make fuzz    every fuzz target for FUZZTIME (default 20s) each
 #
 # Lambda bootstraps: `sam build` calls build-<LogicalId> with ARTIFACTS_DIR set.
 # ARCH picks the CPU for sam build (template parameter Architecture) and the
@@ -20,12 +22,16 @@ GOARCH_arm64  := arm64
 GOARCH_x86_64 := amd64
 GOARCH    ?= $(GOARCH_$(ARCH))
 MAGNETS   ?= infra/local/magnets.json
+FUZZTIME  ?= 20s
+# package:FuzzTarget pairs `make fuzz` runs (seed corpora in each package's testdata/fuzz).
+FUZZ_TARGETS := shared/consent:FuzzNormaliseAddress shared/consent:FuzzCheckName \
+	shared/web:FuzzDecodeSignup shared/token:FuzzVerify
 HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 
 export SAM_CLI_TELEMETRY := 0
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help run test tools check unit sam-validate sam-build bench deploy clean \
+.PHONY: help run test tools check unit attack fuzz sam-validate sam-build bench deploy clean \
 	build-SignupFunction build-UnsubscribeFunction build-ConfirmFunction \
 	build-DeliverFunction build-SweepFunction build-FeedbackFunction
 
@@ -35,11 +41,24 @@ help: ## list targets
 run: ## start the local server on http://127.0.0.1:8080 (data in ./data)
 	$(GO) run ./infra/local
 
-test: tools check sam-validate ## everything: lint, unit, conformance, emulator and runtime-emulator tests
+test: tools check sam-validate ## everything: lint, unit, conformance, emulator, runtime-emulator and attack tests, fuzzing
 	$(MAKE) sam-build ARCH=$(HOST_ARCH)
+	rm -f .aws-sam/attack-report.txt
 	UNBUNDLED_SAM_BUILD_DIR=$(CURDIR)/.aws-sam/build UNBUNDLED_RIE_REPORT=$(CURDIR)/.aws-sam/rie-report.txt \
+		UNBUNDLED_ATTACK_REPORT=$(CURDIR)/.aws-sam/attack-report.txt \
 		$(GO) test -race -count=1 -timeout 20m ./...
-	@cat .aws-sam/rie-report.txt
+	@cat .aws-sam/rie-report.txt .aws-sam/attack-report.txt
+	$(MAKE) fuzz
+
+attack: ## the attack suite against the local server (SQLite and the DynamoDB emulator); prints a table
+	$(GO) test -race -count=1 -timeout 10m -run '^TestAttack' -v ./infra/local/ | grep -v -E '^(=== (RUN|PAUSE|CONT)|    --- PASS|--- PASS)'
+
+fuzz: ## run each fuzz target for FUZZTIME (default 20s)
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	done
 
 unit: ## Go-only tests, no emulators or browser (packages that need them skip with a message)
 	$(GO) test -short -race -count=1 ./...

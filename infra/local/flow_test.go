@@ -47,8 +47,14 @@ type server struct {
 // start runs the server with dataDir on a port the kernel picks (-addr
 // 127.0.0.1:0, so no two tests race for one) and waits until it prints the
 // URL it listens at. Extra flags come last, so they override the defaults
-// given here.
+// given here. The server's log goes to the test's stderr.
 func start(t *testing.T, dataDir string, extra ...string) *server {
+	t.Helper()
+	return startLogging(t, dataDir, os.Stderr, extra...)
+}
+
+// startLogging is start with the server's log (its stderr) written to log.
+func startLogging(t *testing.T, dataDir string, log io.Writer, extra ...string) *server {
 	t.Helper()
 	// Flows are tested without limits or time-trap (the attack tests turn
 	// them on); later flags in extra win.
@@ -58,7 +64,7 @@ func start(t *testing.T, dataDir string, extra ...string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
