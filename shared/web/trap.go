@@ -30,9 +30,11 @@ const (
 	honeypotField = "website"
 	stampField    = "form_stamp"
 	stampPurpose  = "form-stamp"
-	// stampLifetime is how long a rendered form's stamp is accepted. The
+	// stampLifetime is how long a rendered form's stamp is accepted: long
+	// enough for a visitor who leaves the tab open for days (a stale stamp
+	// is silently dropped, so a short life would lose real sign-ups). The
 	// stamp's expiry is its issue time plus stampLifetime, to the second.
-	stampLifetime = 24 * time.Hour
+	stampLifetime = 7 * 24 * time.Hour
 )
 
 // Reasons a sign-up is trapped, logged as "reason".

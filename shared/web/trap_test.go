@@ -18,7 +18,7 @@ const formMinAge = 2 * time.Second
 
 // stampAt signs a form stamp for magnetID as if its form was rendered at issued.
 func stampAt(e *env, magnetID string, issued time.Time) string {
-	return e.svc.Keys.Signing.Sign(token.Claims{Purpose: "form-stamp", Scope: magnetID, Expires: issued.Add(24 * time.Hour)})
+	return e.svc.Keys.Signing.Sign(token.Claims{Purpose: "form-stamp", Scope: magnetID, Expires: issued.Add(7 * 24 * time.Hour)})
 }
 
 // alter changes one character in the middle of the token's mac.
@@ -53,7 +53,7 @@ func TestLandingPageFormsCarryTheTrap(t *testing.T) {
 	if err != nil || c.Scope != "uk-gdpr-checklist" {
 		t.Fatalf("stamp %q: claims %+v, error %v; want a form-stamp for uk-gdpr-checklist", m[1], c, err)
 	}
-	if issued := c.Expires.Add(-24 * time.Hour); time.Since(issued) > time.Minute || time.Since(issued) < -time.Second {
+	if issued := c.Expires.Add(-7 * 24 * time.Hour); time.Since(issued) > time.Minute || time.Since(issued) < -time.Second {
 		t.Errorf("stamp issued at %v, want about now", issued)
 	}
 
@@ -102,8 +102,11 @@ func TestSignupTraps(t *testing.T) {
 		{"forged stamp", formMinAge, func(e *env) url.Values {
 			return url.Values{"form_stamp": {alter(stampAt(e, magnetID, now.Add(-time.Minute)))}}
 		}, "bad_stamp"},
+		{"stamp from a tab left open for three days", formMinAge, func(e *env) url.Values {
+			return url.Values{"form_stamp": {stampAt(e, magnetID, now.Add(-3*24*time.Hour))}}
+		}, ""},
 		{"expired stamp", formMinAge, func(e *env) url.Values {
-			return url.Values{"form_stamp": {stampAt(e, magnetID, now.Add(-25*time.Hour))}}
+			return url.Values{"form_stamp": {stampAt(e, magnetID, now.Add(-8*24*time.Hour))}}
 		}, "bad_stamp"},
 		{"stamp for another magnet", formMinAge, func(e *env) url.Values {
 			return url.Values{"form_stamp": {stampAt(e, "other-magnet", now.Add(-time.Minute))}}
