@@ -71,13 +71,13 @@ type Service struct {
 // commitAfterLedger commits the Write next(ledger) returns, its events at
 // the end of the subscriber's ledger. When another writer took the position
 // first it re-reads and decides again, sleeping a random time between tries
-// (capped exponential backoff, "full jitter") until p's deadline or ctx's,
-// whichever is sooner; only then does it give up with an error wrapping
-// ErrConflict. A Write with nothing in it is skipped. A taken claim is
+// (capped exponential backoff, "full jitter") until p's deadline after the
+// first lost race or ctx's, whichever is sooner; only then does it give up
+// with an error wrapping ErrConflict. A Write with nothing in it is skipped. A taken claim is
 // returned at once (wrapping ErrClaimTaken): the caller decides what it
 // means. Jobs written are announced through Kick.
 func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, p retryPolicy, next func([]Event) (Write, error)) error {
-	deadline := time.Now().Add(p.Deadline)
+	var deadline time.Time // set at the first lost race
 	for attempt := 0; ; attempt++ {
 		ledger, err := s.Ledger.Events(ctx, subscriber)
 		if err != nil {
@@ -114,6 +114,9 @@ func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, p re
 				s.kick(w)
 				return nil
 			}
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(p.Deadline)
 		}
 		if err := p.wait(ctx, attempt, deadline); err != nil {
 			return fmt.Errorf("gave up after %d attempts: %w: %w", attempt+1, err, ErrConflict)
