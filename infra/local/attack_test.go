@@ -367,6 +367,9 @@ func runAttackSuite(t *testing.T, a *attackRun, only ...string) {
 }
 
 func TestAttackSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("attack suite: about half a minute of hostile traffic; run by make attack and make test")
+	}
 	runAttackSuite(t, &attackRun{title: "attack suite (SQLite store)", signups: 200, unsubscribes: 20})
 }
 
