@@ -29,7 +29,7 @@ type magnetStatus struct {
 func statuses(catalog *magnet.Catalog, events []consent.Event) []magnetStatus {
 	var out []magnetStatus
 	for _, m := range catalog.All() {
-		st := consent.MarketingStatus(events, m.ID)
+		st := consent.MarketingStatus(events, m.PurposeID())
 		ms := magnetStatus{Magnet: m.ID, State: st.State, Eligible: st.Eligible(), Reason: st.Reason}
 		if !st.Since.IsZero() {
 			ms.Since = &st.Since

@@ -96,7 +96,7 @@ func (s *Service) confirmTarget(tok string) (ConfirmTarget, error) {
 // describe fills in the masked address, status and the archived wording of
 // the consent the link concerns.
 func (s *Service) describe(ctx context.Context, t *ConfirmTarget, ledger []Event) error {
-	t.Status = grantStatus(MarketingStatus(ledger, t.Magnet.ID), t.Grant)
+	t.Status = grantStatus(MarketingStatus(ledger, t.Magnet.PurposeID()), t.Grant)
 	if email := lastEmail(ledger); email != "" {
 		t.MaskedEmail = MaskAddress(email)
 	}
@@ -165,14 +165,14 @@ func (s *Service) Confirm(ctx context.Context, tok string, ev Evidence) (Confirm
 // marked DeliveryLimited).
 func (s *Service) confirmWrite(ctx context.Context, t ConfirmTarget, ev Evidence, receipt bool) func([]Event) (Write, error) {
 	return func(ledger []Event) (Write, error) {
-		st := grantStatus(MarketingStatus(ledger, t.Magnet.ID), t.Grant)
+		st := grantStatus(MarketingStatus(ledger, t.Magnet.PurposeID()), t.Grant)
 		if st.State != StatePending {
 			return Write{}, nil
 		}
 		g := st.Granted
 		w := Write{Events: []Event{{
 			Subscriber: t.Subscriber, Type: EventConfirmed, At: s.Now().UTC(), Magnet: t.Magnet.ID,
-			Email: g.Email, Method: MethodConfirmLink, WordingVersion: g.WordingVersion, Confirms: g.ID,
+			Email: g.Email, Method: MethodConfirmLink, WordingVersion: g.WordingVersion, Confirms: g.ID, Purpose: EventPurpose(ledger, g),
 			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
 		}}}
 		if !t.Magnet.SendsReceipt() {
@@ -207,7 +207,7 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 	if err != nil {
 		return fmt.Errorf("read ledger: %w", err)
 	}
-	st := grantStatus(MarketingStatus(ledger, t.Magnet.ID), t.Grant)
+	st := grantStatus(MarketingStatus(ledger, t.Magnet.PurposeID()), t.Grant)
 	if st.State != StatePending {
 		return nil
 	}
@@ -264,7 +264,7 @@ func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, subscribe
 	}
 	var confirmedAt time.Time
 	for _, e := range ledger {
-		if e.Magnet == m.ID && e.Type == EventConfirmed {
+		if e.Type == EventConfirmed && (e.Confirms == st.Granted.ID || e.Confirms == "" && e.Magnet == st.Granted.Magnet) {
 			confirmedAt = e.At
 		}
 	}

@@ -32,7 +32,7 @@ func TestDoubleOptIn(t *testing.T) {
 	f := newFixture(t)
 	f.signup(t, "ann@example.com", true)
 	events := f.ledger(t, "ann@example.com")
-	st := consent.MarketingStatus(events, "uk-gdpr-checklist")
+	st := consent.MarketingStatus(events, consenttest.SamplePurpose)
 	if st.State != consent.StatePending || st.Eligible() || !strings.HasPrefix(st.Reason, "awaiting confirmation since 2026-11-28T10:00:00Z") {
 		t.Fatalf("after a ticked sign-up: got %+v, want awaiting confirmation and not eligible", st)
 	}
@@ -73,7 +73,7 @@ func TestDoubleOptIn(t *testing.T) {
 	if c.Method != consent.MethodConfirmLink || c.SourceIP != ev.SourceIP || c.UserAgent != ev.UserAgent || !c.At.Equal(t0.Add(2*time.Hour)) || c.WordingVersion != events[1].WordingVersion {
 		t.Errorf("confirmed evidence: %+v", c)
 	}
-	st = consent.MarketingStatus(events, "uk-gdpr-checklist")
+	st = consent.MarketingStatus(events, consenttest.SamplePurpose)
 	if !st.Eligible() || st.Reason != "consented on 2026-11-28T10:00:00Z via checkbox, confirmed on 2026-11-28T12:00:00Z" {
 		t.Errorf("status: %+v", st)
 	}
@@ -142,7 +142,7 @@ func TestExpiredConfirmLinkAndResend(t *testing.T) {
 	if _, err := f.svc.Confirm(context.Background(), fresh, ev); err != nil {
 		t.Fatalf("confirm with the new link: %v", err)
 	}
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !st.Eligible() {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose); !st.Eligible() {
 		t.Errorf("after confirming the resent link: %+v", st)
 	}
 	if _, err := f.svc.Confirm(context.Background(), "k1.forged.token", ev); !errors.Is(err, consent.ErrBadToken) {
@@ -155,7 +155,7 @@ func TestSingleOptInMagnet(t *testing.T) {
 	off := false
 	f.setMagnet(t, func(m *magnet.Magnet) { m.DoubleOptIn = &off })
 	f.signup(t, "ann@example.com", true)
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !st.Eligible() {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose); !st.Eligible() {
 		t.Errorf("single opt-in: got %+v, want eligible at once", st)
 	}
 	if strings.Contains(f.mailer.Sent()[0].Text, "/confirm?t=") {

@@ -208,7 +208,7 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 		return Message{}, "magnet " + job.Magnet + " is no longer configured", nil
 	}
 	ctx = WithBaseURL(ctx, job.BaseURL)
-	st := MarketingStatus(ledger, m.ID)
+	st := MarketingStatus(ledger, m.PurposeID())
 	var msg Message
 	switch job.Kind {
 	case JobFreebie:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/consenttest"
 )
 
 // queued signs ann up with Kick off, so the freebie job stays queued, and
@@ -161,7 +162,7 @@ func TestComplaintWithdrawsAndSuppressesOnce(t *testing.T) {
 	if events[3].Method != consent.MethodComplaint {
 		t.Errorf("withdrawal method %q, want complaint", events[3].Method)
 	}
-	if st := consent.MarketingStatus(events, "uk-gdpr-checklist"); st.State != consent.StateSuppressed || st.Reason == "" {
+	if st := consent.MarketingStatus(events, consenttest.SamplePurpose); st.State != consent.StateSuppressed || st.Reason == "" {
 		t.Errorf("status: %+v", st)
 	}
 }

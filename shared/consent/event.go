@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/unbundled/unbundled/shared/magnet"
 )
 
 // EventType names what happened. Events are never edited or deleted in normal
@@ -57,9 +59,14 @@ type Event struct {
 	Type       EventType `json:"type"`
 	At         time.Time `json:"at"`
 	Magnet     string    `json:"magnet"`
-	Email      string    `json:"email"`
-	Name       string    `json:"name,omitempty"`
-	Method     string    `json:"method"`
+	// Purpose is what a `granted`, `confirmed` or `withdrawn` event is for:
+	// by default the controller-wide marketing purpose (see
+	// magnet.ControllerPurpose). Events recorded before purposes existed
+	// have none; EventPurpose maps them.
+	Purpose string `json:"purpose,omitempty"`
+	Email   string `json:"email"`
+	Name    string `json:"name,omitempty"`
+	Method  string `json:"method"`
 	// WordingVersion is the archived wording version id (see WordingVersion)
 	// that Wording, PrivacyPolicyURL, Frequency and Controller came from.
 	WordingVersion   string `json:"wording_version,omitempty"`
@@ -123,8 +130,33 @@ func (s Status) Eligible() bool { return s.State == StateActive }
 // gets unsubscribe links and can withdraw.
 func (s Status) Consented() bool { return s.State == StateActive || s.State == StatePending }
 
-// MarketingStatus derives the consent state for magnetID from events (oldest
-// first). It is the one eligibility rule every sender uses: a `granted` event
+// EventPurpose is the purpose e concerns, given the ledger it belongs to.
+// Events recorded before purposes existed map as documented in the README:
+// a `granted` event to its controller's marketing purpose, and a
+// `confirmed` or `withdrawn` event to the purpose of the latest grant for
+// the same magnet before it — so per-magnet grants become the
+// controller-wide purpose. An event with neither (no purpose, no
+// controller, no earlier grant) stands for its magnet alone: "magnet:<id>".
+func EventPurpose(ledger []Event, e Event) string {
+	switch {
+	case e.Purpose != "":
+		return e.Purpose
+	case e.Type == EventGranted && e.Controller != "":
+		return magnet.ControllerPurpose(e.Controller)
+	case e.Type == EventGranted:
+		return "magnet:" + e.Magnet
+	}
+	for i := len(ledger) - 1; i >= 0; i-- {
+		g := ledger[i]
+		if g.Seq < e.Seq && g.Type == EventGranted && g.Magnet == e.Magnet {
+			return EventPurpose(ledger, g)
+		}
+	}
+	return "magnet:" + e.Magnet
+}
+
+// MarketingStatus derives the consent state for purpose from events
+// (oldest first). It is the one eligibility rule every sender uses: a `granted` event
 // makes consent active, or pending when it needs confirmation; a later
 // `confirmed` makes pending consent active; a later `withdrawn` ends it.
 // Consent never goes backwards: a grant that needs confirmation arriving
@@ -132,13 +164,13 @@ func (s Status) Consented() bool { return s.State == StateActive || s.State == S
 // consent stands; a `confirmed` event confirms the grant it names.
 // Re-consenting needs a new `granted` event. A `suppressed` event (for any
 // magnet) ends everything for good.
-func MarketingStatus(events []Event, magnetID string) Status {
+func MarketingStatus(events []Event, purpose string) Status {
 	st := Status{State: StateNone, Reason: "never consented"}
 	for _, e := range events {
 		if e.Type == EventSuppressed {
 			return Status{State: StateSuppressed, Since: e.At, Reason: suppressionReason(e)}
 		}
-		if e.Magnet != magnetID {
+		if e.Type == EventSignup || EventPurpose(events, e) != purpose {
 			continue
 		}
 		switch e.Type {

@@ -11,21 +11,23 @@ import (
 // redelivered notification is recorded once.
 const FeedbackDedupeTTL = 30 * 24 * time.Hour
 
-// consentedMagnets lists, in ledger order, every magnet — configured or
-// since removed — for which consent stands in ledger.
-func consentedMagnets(ledger []Event) []string {
-	var ids []string
+// consentedPurposes lists, latest first, every purpose — of configured
+// magnets or of ones since removed — for which consent stands in ledger,
+// with the magnet of its latest grant.
+func consentedPurposes(ledger []Event) (purposes, magnets []string) {
 	seen := map[string]bool{}
-	for _, e := range ledger {
-		if e.Type != EventGranted || seen[e.Magnet] {
+	for i := len(ledger) - 1; i >= 0; i-- {
+		e := ledger[i]
+		p := EventPurpose(ledger, e)
+		if e.Type != EventGranted || seen[p] {
 			continue
 		}
-		seen[e.Magnet] = true
-		if MarketingStatus(ledger, e.Magnet).Consented() {
-			ids = append(ids, e.Magnet)
+		seen[p] = true
+		if MarketingStatus(ledger, p).Consented() {
+			purposes, magnets = append(purposes, p), append(magnets, e.Magnet)
 		}
 	}
-	return ids
+	return purposes, magnets
 }
 
 // RecordFeedback records a bounce or complaint from the mail provider. A
@@ -55,8 +57,9 @@ func (s *Service) RecordFeedback(ctx context.Context, f Feedback) error {
 				Claims: []ClaimRecord{{Key: "feedback#" + digest(f.ID, subscriber), ExpiresAt: now.Add(FeedbackDedupeTTL)}},
 			}
 			if method == MethodComplaint {
-				for _, id := range consentedMagnets(ledger) {
-					w.Events = append(w.Events, Event{Subscriber: subscriber, Type: EventWithdrawn, At: now, Magnet: id, Email: email, Method: MethodComplaint})
+				purposes, magnets := consentedPurposes(ledger)
+				for i, p := range purposes {
+					w.Events = append(w.Events, Event{Subscriber: subscriber, Type: EventWithdrawn, At: now, Magnet: magnets[i], Purpose: p, Email: email, Method: MethodComplaint})
 				}
 			}
 			return w, nil

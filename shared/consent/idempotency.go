@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/unbundled/unbundled/shared/magnet"
 )
 
 const (
@@ -52,13 +54,13 @@ func (k signupKeys) claims(now time.Time) []ClaimRecord {
 }
 
 // idempotency returns the claim keys of a sign-up. Ticking the box again
-// after unsubscribing is a new decision (the withdrawal starts a new epoch)
-// and is recorded.
-func (s *Service) idempotency(req SignupRequest, ledger []Event, subscriber, email, name, version string) signupKeys {
-	magnetID := strings.TrimSpace(req.Magnet)
+// after unsubscribing from the magnet's purpose is a new decision (the
+// withdrawal starts a new epoch) and is recorded.
+func (s *Service) idempotency(req SignupRequest, m magnet.Magnet, ledger []Event, subscriber, email, name, version string) signupKeys {
+	magnetID := m.ID
 	epoch := 0
 	for _, e := range ledger {
-		if e.Magnet == magnetID && e.Type == EventWithdrawn {
+		if e.Type == EventWithdrawn && EventPurpose(ledger, e) == m.PurposeID() {
 			epoch = e.Seq
 		}
 	}

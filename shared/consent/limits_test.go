@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/consenttest"
 	"github.com/unbundled/unbundled/shared/magnet"
 )
 
@@ -140,7 +141,7 @@ func TestConfirmedSubscriberStaysConfirmed(t *testing.T) {
 		f.setMagnet(t, edit)
 		f.now = f.now.Add(time.Hour)
 		f.signup(t, "ann@example.com", true)
-		st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), magnetID)
+		st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose)
 		if st.State != consent.StateActive {
 			t.Errorf("case %d: a confirmed subscriber signing up again went to %s (%s), want active", i, st.State, st.Reason)
 		}
@@ -161,7 +162,7 @@ func TestConfirmedSubscriberStaysConfirmed(t *testing.T) {
 	})
 	f.now = f.now.Add(time.Hour)
 	f.signup(t, "ann@example.com", true)
-	st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), magnetID)
+	st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose)
 	if st.State != consent.StateActive || st.Awaiting.ID == "" {
 		t.Fatalf("re-confirmation demanded: got %s awaiting=%q, want active with a grant awaiting", st.State, st.Awaiting.ID)
 	}
@@ -170,7 +171,7 @@ func TestConfirmedSubscriberStaysConfirmed(t *testing.T) {
 	if _, err := f.svc.Confirm(context.Background(), newTok, ev); err != nil {
 		t.Fatal(err)
 	}
-	st = consent.MarketingStatus(f.ledger(t, "ann@example.com"), magnetID)
+	st = consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose)
 	if st.State != consent.StateActive || st.Awaiting.ID != "" || st.Granted.Wording == "" ||
 		st.Granted.WordingVersion != consent.NewWordingVersion(mustMagnet(t, f)).ID {
 		t.Errorf("after confirming the new wording: got %+v, want active on the new grant", st)
@@ -201,7 +202,7 @@ func TestConfirmLinkConfirmsOnlyItsGrant(t *testing.T) {
 	if _, err := f.svc.Confirm(context.Background(), oldTok, ev); err != nil {
 		t.Fatal(err)
 	}
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), magnetID); st.State != consent.StatePending {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose); st.State != consent.StatePending {
 		t.Fatalf("the link of a withdrawn grant confirmed the new one: state %s", st.State)
 	}
 	sent := f.mailer.Sent()
@@ -210,7 +211,7 @@ func TestConfirmLinkConfirmsOnlyItsGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := f.ledger(t, "ann@example.com")
-	st := consent.MarketingStatus(events, magnetID)
+	st := consent.MarketingStatus(events, consenttest.SamplePurpose)
 	last := events[len(events)-1]
 	if st.State != consent.StateActive || last.Type != consent.EventConfirmed || last.Confirms != st.Granted.ID {
 		t.Errorf("the new link: got state %s, last event %s confirming %q, want active and a confirmed event naming grant %q", st.State, last.Type, last.Confirms, st.Granted.ID)
@@ -233,7 +234,7 @@ func TestWithdrawAfterMagnetRemoved(t *testing.T) {
 	if _, err := f.svc.Withdraw(context.Background(), tok, consent.MethodOneClick, ev); err != nil {
 		t.Fatalf("withdraw from a removed magnet: %v", err)
 	}
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), magnetID); st.State != consent.StateWithdrawn {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose); st.State != consent.StateWithdrawn {
 		t.Errorf("state after withdrawing: got %s, want withdrawn", st.State)
 	}
 }
@@ -270,7 +271,7 @@ func TestWithdrawalsWinAgainstConcurrentSignups(t *testing.T) {
 		}
 	}
 	events := f.ledger(t, "ann@example.com")
-	st := consent.MarketingStatus(events, magnetID)
+	st := consent.MarketingStatus(events, consenttest.SamplePurpose)
 	if last := events[len(events)-1]; last.Type == consent.EventWithdrawn && st.State != consent.StateWithdrawn {
 		t.Errorf("last event is a withdrawal but the state is %s", st.State)
 	}

@@ -122,7 +122,7 @@ func TestSignupWithConsent(t *testing.T) {
 			t.Errorf("granted %s: got %q, want %q", name, c[0], c[1])
 		}
 	}
-	if st := consent.MarketingStatus(events, "uk-gdpr-checklist"); !st.Consented() {
+	if st := consent.MarketingStatus(events, consenttest.SamplePurpose); !st.Consented() {
 		t.Errorf("status: got %+v, want granted", st)
 	}
 
@@ -258,7 +258,7 @@ func TestWithdrawIsIdempotentAndConcurrentSafe(t *testing.T) {
 	if w.Method != consent.MethodOneClick || w.Email != "ann@example.com" || !w.At.Equal(t0.Add(time.Hour)) {
 		t.Errorf("withdrawn event: got %+v", w)
 	}
-	st := consent.MarketingStatus(events, "uk-gdpr-checklist")
+	st := consent.MarketingStatus(events, consenttest.SamplePurpose)
 	if st.Consented() || !strings.Contains(st.Reason, "withdrawn on 2026-11-28T11:00:00Z via one-click") {
 		t.Errorf("status: got %+v", st)
 	}
@@ -272,14 +272,14 @@ func TestResubscribeNeedsFreshConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.signup(t, "ann@example.com", false) // asks for the freebie again, box unticked
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Consented() {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose); st.Consented() {
 		t.Errorf("unticked re-sign-up revived consent: %+v", st)
 	}
 	if got := len(f.mailer.Sent()); got != 2 {
 		t.Errorf("freebie after withdrawal: sent %d messages in all, want 2", got)
 	}
 	f.signup(t, "ann@example.com", true)
-	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !st.Consented() {
+	if st := consent.MarketingStatus(f.ledger(t, "ann@example.com"), consenttest.SamplePurpose); !st.Consented() {
 		t.Errorf("ticked re-sign-up: got %+v, want granted", st)
 	}
 }

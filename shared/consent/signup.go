@@ -57,7 +57,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	for round := 1; ; round++ {
 		var keys signupKeys
 		err = s.commitAfterLedger(ctx, subscriber, signupRetry, func(ledger []Event) (Write, error) {
-			keys = s.idempotency(req, ledger, subscriber, email, name, version.ID)
+			keys = s.idempotency(req, m, ledger, subscriber, email, name, version.ID)
 			return s.signupWrite(ctx, req, m, version, ledger, subscriber, email, name, keys)
 		})
 		if !errors.Is(err, ErrClaimTaken) {
@@ -92,9 +92,9 @@ func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.M
 	events := []Event{signup}
 	var granted *Event
 	if req.Consent {
-		if confirm, ok := newGrantNeeded(MarketingStatus(ledger, m.ID), m, version.ID); ok {
+		if confirm, ok := newGrantNeeded(MarketingStatus(ledger, m.PurposeID()), m, version.ID); ok {
 			g := base
-			g.Type, g.Method = EventGranted, MethodCheckbox
+			g.Type, g.Method, g.Purpose = EventGranted, MethodCheckbox, m.PurposeID()
 			g.WordingVersion, g.Wording, g.PrivacyPolicyURL = version.ID, version.Wording, version.PrivacyPolicyURL
 			g.Frequency, g.Controller = version.Frequency, version.Controller
 			g.ConfirmationRequired = confirm

@@ -13,7 +13,12 @@ const PurposeUnsubscribe = "unsubscribe"
 // UnsubscribeTarget is who and what an unsubscribe link concerns.
 type UnsubscribeTarget struct {
 	Subscriber string
-	Magnet     magnet.Magnet
+	// Magnet is the magnet whose email carried the link.
+	Magnet magnet.Magnet
+	// Purpose is what unsubscribing withdraws: the purpose that email was
+	// sent under — by default marketing email from the magnet's controller,
+	// shared by all of the controller's magnets.
+	Purpose string
 	// MaskedEmail lets the owner recognise the address ("j•••@e•••.com")
 	// without showing it to whoever holds the link.
 	MaskedEmail string
@@ -33,7 +38,18 @@ func (s *Service) CheckUnsubscribeToken(tok string) (UnsubscribeTarget, error) {
 	if !ok {
 		m = retiredMagnet(c.Scope)
 	}
-	return UnsubscribeTarget{Subscriber: c.Subject, Magnet: m}, nil
+	return UnsubscribeTarget{Subscriber: c.Subject, Magnet: m, Purpose: m.PurposeID()}, nil
+}
+
+// retiredPurpose is the purpose of the latest grant recorded for a magnet
+// no longer configured.
+func retiredPurpose(ledger []Event, magnetID string) string {
+	for i := len(ledger) - 1; i >= 0; i-- {
+		if e := ledger[i]; e.Type == EventGranted && e.Magnet == magnetID {
+			return EventPurpose(ledger, e)
+		}
+	}
+	return "magnet:" + magnetID
 }
 
 // retiredMagnet stands in for a magnet no longer configured, so its
@@ -57,7 +73,8 @@ func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (Unsubscr
 		t.MaskedEmail = MaskAddress(email)
 	}
 	if _, configured := s.Catalog.Get(t.Magnet.ID); !configured {
-		if c := MarketingStatus(ledger, t.Magnet.ID).Granted.Controller; c != "" {
+		t.Purpose = retiredPurpose(ledger, t.Magnet.ID)
+		if c := MarketingStatus(ledger, t.Purpose).Granted.Controller; c != "" {
 			t.Magnet.SenderName = c
 		}
 	}
@@ -74,11 +91,14 @@ func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence)
 		return t, err
 	}
 	err = s.commitAfterLedger(ctx, t.Subscriber, withdrawRetry, func(ledger []Event) (Write, error) {
-		if !MarketingStatus(ledger, t.Magnet.ID).Consented() {
+		if _, configured := s.Catalog.Get(t.Magnet.ID); !configured {
+			t.Purpose = retiredPurpose(ledger, t.Magnet.ID)
+		}
+		if !MarketingStatus(ledger, t.Purpose).Consented() {
 			return Write{}, nil
 		}
 		return Write{Events: []Event{{
-			Subscriber: t.Subscriber, Type: EventWithdrawn, At: s.Now().UTC(), Magnet: t.Magnet.ID,
+			Subscriber: t.Subscriber, Type: EventWithdrawn, At: s.Now().UTC(), Magnet: t.Magnet.ID, Purpose: t.Purpose,
 			Email: lastEmail(ledger), Method: method,
 			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
 		}}}, nil

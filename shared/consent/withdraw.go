@@ -44,8 +44,10 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string, ev
 	now := s.Now().UTC()
 	w := Write{Claims: []ClaimRecord{{Key: "withdraw-link#" + subscriber, ExpiresAt: now.Add(WithdrawalLinkWindow)}}, Now: now}
 	var jobs []Job
+	linked := map[string]bool{} // one link per purpose, from its first magnet
 	for _, m := range s.Catalog.All() {
-		if MarketingStatus(ledger, m.ID).Consented() {
+		if !linked[m.PurposeID()] && MarketingStatus(ledger, m.PurposeID()).Consented() {
+			linked[m.PurposeID()] = true
 			jobs = append(jobs, s.newJob(ctx, JobWithdrawLink, subscriber, m.ID, email, ""))
 		}
 	}

@@ -96,6 +96,7 @@ type eventItem struct {
 	EventType        string `dynamodbav:"event_type"`
 	At               string `dynamodbav:"at"`
 	Magnet           string `dynamodbav:"magnet"`
+	Purpose          string `dynamodbav:"purpose,omitempty"`
 	Email            string `dynamodbav:"email,omitempty"`
 	Name             string `dynamodbav:"name,omitempty"`
 	Method           string `dynamodbav:"method,omitempty"`
@@ -152,7 +153,7 @@ func toItem(e consent.Event) eventItem {
 	return eventItem{
 		PK: subscriberKey(e.Subscriber), SK: eventKey(e.Seq),
 		Type:       itemTypeEvent,
-		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet,
+		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet, Purpose: e.Purpose,
 		Email: e.Email, Name: e.Name, Method: e.Method, WordingVersion: e.WordingVersion, Wording: e.Wording,
 		PrivacyPolicyURL: e.PrivacyPolicyURL, Frequency: e.Frequency, Controller: e.Controller,
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
@@ -166,7 +167,7 @@ func (it eventItem) event() (consent.Event, error) {
 		return consent.Event{}, fmt.Errorf("event %s/%s: bad time: %w", it.PK, it.SK, err)
 	}
 	return consent.Event{
-		Subscriber: it.Subscriber, Seq: it.Seq, ID: it.ID, Type: consent.EventType(it.EventType), At: at, Magnet: it.Magnet,
+		Subscriber: it.Subscriber, Seq: it.Seq, ID: it.ID, Type: consent.EventType(it.EventType), At: at, Magnet: it.Magnet, Purpose: it.Purpose,
 		Email: it.Email, Name: it.Name, Method: it.Method, WordingVersion: it.WordingVersion, Wording: it.Wording,
 		PrivacyPolicyURL: it.PrivacyPolicyURL, Frequency: it.Frequency, Controller: it.Controller,
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Magnet is one lead magnet and the context its consent is collected in.
@@ -65,6 +66,51 @@ func (m Magnet) RequiresConfirmation() bool { return m.DoubleOptIn == nil || *m.
 // ReconfirmsNewWording reports whether a new wording version needs
 // confirming again by someone whose consent is active.
 func (m Magnet) ReconfirmsNewWording() bool { return m.RequiresConfirmation() && m.ReconfirmNewWording }
+
+// PurposeID is the purpose the magnet's marketing checkbox asks consent
+// for: by default marketing email from its controller, shared by every
+// magnet of that controller — so one unsubscribe stops all of it. The id is
+// "marketing:" and the controller's name (its text up to the first comma)
+// as a slug ("Acme Ltd, 1 High St" → "marketing:acme-ltd");
+// ControllerPurpose gives the same for any controller text.
+func (m Magnet) PurposeID() string { return ControllerPurpose(m.Controller) }
+
+// PurposeName says the purpose in words, for people.
+func (m Magnet) PurposeName() string { return "marketing email from " + ControllerName(m.Controller) }
+
+// ControllerPurpose is the id of the controller-wide marketing purpose of
+// the controller the text controller describes.
+func ControllerPurpose(controller string) string {
+	return "marketing:" + slug(ControllerName(controller))
+}
+
+// ControllerName is the controller's name: its description up to the first
+// comma ("Acme Ltd, 1 High St, London" → "Acme Ltd").
+func ControllerName(controller string) string {
+	name, _, _ := strings.Cut(controller, ",")
+	if name = strings.TrimSpace(name); name == "" {
+		return strings.TrimSpace(controller)
+	}
+	return name
+}
+
+// slug lower-cases s and keeps runs of letters and digits, joined by '-'.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
 
 // SendsReceipt reports whether a consent receipt is emailed (default yes).
 func (m Magnet) SendsReceipt() bool { return m.ConsentReceipt == nil || *m.ConsentReceipt }
@@ -191,6 +237,9 @@ func (m Magnet) validate() []error {
 		if v == "" {
 			fail(field, "is required")
 		}
+	}
+	if m.Controller != "" && slug(m.Controller) == "" {
+		fail("controller", "must contain letters or digits (it names the controller-wide marketing purpose)")
 	}
 	for field, v := range map[string]string{"sender_email": m.SenderEmail, "reply_to": m.ReplyTo} {
 		if field == "reply_to" && v == "" {

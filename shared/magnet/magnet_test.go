@@ -61,3 +61,21 @@ func TestParseNamesTheBadField(t *testing.T) {
 		})
 	}
 }
+
+func TestPurposeIDIsControllerWide(t *testing.T) {
+	for controller, want := range map[string]string{
+		"Acme Ltd":               "marketing:acme-ltd",
+		"  Acme   Ltd.  ":        "marketing:acme-ltd",
+		"Café Ümlaut & Sons plc": "marketing:café-ümlaut-sons-plc",
+		"ACME LTD":               "marketing:acme-ltd",
+		"Example Ltd, 1 High Street, London, EC1A 1AA - hello@example.com": "marketing:example-ltd",
+	} {
+		if got := (Magnet{Controller: controller}).PurposeID(); got != want {
+			t.Errorf("PurposeID for controller %q: got %q, want %q", controller, got, want)
+		}
+	}
+	a, b := Magnet{ID: "a", Controller: "Acme Ltd"}, Magnet{ID: "b", Controller: "Acme Ltd"}
+	if a.PurposeID() != b.PurposeID() {
+		t.Errorf("two magnets of one controller have different purposes: %q, %q", a.PurposeID(), b.PurposeID())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/consenttest"
 )
 
 // An ambiguous sign-up (a field twice, a field also in the URL, a JSON
@@ -86,7 +87,7 @@ func TestSignupJSONConsentValues(t *testing.T) {
 			if w.Code != http.StatusAccepted {
 				t.Fatalf("status: got %d, want 202 (%s)", w.Code, w.Body)
 			}
-			if got := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist").Consented(); got != tt.wantGranted {
+			if got := consent.MarketingStatus(e.ledger(t, "ann@example.com"), consenttest.SamplePurpose).Consented(); got != tt.wantGranted {
 				t.Errorf("granted: got %v, want %v", got, tt.wantGranted)
 			}
 		})

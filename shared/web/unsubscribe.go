@@ -11,9 +11,21 @@ import (
 )
 
 type unsubscribeData struct {
-	Magnet      magnet.Magnet
+	Magnet magnet.Magnet
+	// Controller names who the purpose belongs to: unsubscribing stops all
+	// marketing email from them, not only this magnet's.
+	Controller  string
 	MaskedEmail string
 	Action      string
+}
+
+// controllerOf names the controller whose marketing an unsubscribe stops
+// (a magnet no longer configured has only the sender name it was given).
+func controllerOf(m magnet.Magnet) string {
+	if name := magnet.ControllerName(m.Controller); name != "" {
+		return name
+	}
+	return m.SenderName
 }
 
 // unsubscribePage answers GET and HEAD on an unsubscribe link with a page and
@@ -25,7 +37,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
+	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
 }
 
 // linkOptions answers OPTIONS on emailed links (sent by some scanners and
@@ -71,7 +83,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet})
+	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet)})
 }
 
 // readLinkForm reads the form posted to an emailed link into r.PostForm and

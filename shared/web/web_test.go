@@ -89,7 +89,7 @@ func TestSignupFormRedirectsAndRecordsConsent(t *testing.T) {
 			if got, want := w.Header().Get("Location"), "https://signup.example.com/thanks?magnet=uk-gdpr-checklist"; got != want {
 				t.Errorf("Location: got %q, want %q", got, want)
 			}
-			granted := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist").Consented()
+			granted := consent.MarketingStatus(e.ledger(t, "ann@example.com"), consenttest.SamplePurpose).Consented()
 			if granted != tt.wantGranted {
 				t.Errorf("granted: got %v, want %v", granted, tt.wantGranted)
 			}
@@ -106,7 +106,7 @@ func TestSignupJSON(t *testing.T) {
 	if w.Code != http.StatusAccepted || strings.TrimSpace(w.Body.String()) != `{"status":"accepted"}` {
 		t.Fatalf("got %d %s, want 202 {\"status\":\"accepted\"}", w.Code, w.Body)
 	}
-	if got := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); !got.Consented() {
+	if got := consent.MarketingStatus(e.ledger(t, "ann@example.com"), consenttest.SamplePurpose); !got.Consented() {
 		t.Errorf("status: got %+v, want granted", got)
 	}
 }
@@ -201,7 +201,7 @@ func TestUnsubscribeFlow(t *testing.T) {
 		if w.Code != http.StatusOK {
 			t.Errorf("%s: status %d, want 200", method, w.Code)
 		}
-		if method == "GET" && !strings.Contains(w.Body.String(), `<button type="submit">Unsubscribe</button>`) {
+		if method == "GET" && !strings.Contains(w.Body.String(), `<button type="submit">Stop all marketing from Example Ltd</button>`) {
 			t.Errorf("GET page has no button")
 		}
 		if method == "HEAD" && w.Body.Len() != 0 {
@@ -240,7 +240,7 @@ func TestUnsubscribeMultipartOneClick(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200", w.Code)
 	}
-	if st := consent.MarketingStatus(e.ledger(t, "ann@example.com"), "uk-gdpr-checklist"); st.Consented() {
+	if st := consent.MarketingStatus(e.ledger(t, "ann@example.com"), consenttest.SamplePurpose); st.Consented() {
 		t.Errorf("still granted after multipart one-click")
 	}
 }

@@ -16,6 +16,10 @@ import (
 	"github.com/unbundled/unbundled/shared/token"
 )
 
+// SamplePurpose is the controller-wide marketing purpose of SampleCatalog's
+// magnets.
+const SamplePurpose = "marketing:example-ltd"
+
 // SampleCatalog is the sample magnet catalog tests use.
 //
 //go:embed sample_magnets.json

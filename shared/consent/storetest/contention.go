@@ -81,7 +81,7 @@ func testWithdrawalsWin(t *testing.T, s consent.Store) {
 		t.Errorf("request failed under contention: %v", err)
 	}
 	ledger := mustLedger(t, s, subscriber)
-	st := consent.MarketingStatus(ledger, "uk-gdpr-checklist")
+	st := consent.MarketingStatus(ledger, consenttest.SamplePurpose)
 	if last := ledger[len(ledger)-1]; last.Type == consent.EventWithdrawn && st.State != consent.StateWithdrawn {
 		t.Errorf("ledger ends with a withdrawal but the state is %s", st.State)
 	}

@@ -23,6 +23,7 @@ func testRoundTrip(t *testing.T, s consent.Store) {
 	pending.ConfirmationRequired = true
 	limited := event(subA, 1, consent.EventSignup, t0, "guide")
 	limited.Delivery = consent.DeliveryLimited
+	pending.Purpose = "marketing:acme-ltd"
 	confirmed := consent.Event{Subscriber: subA, Seq: 4, ID: "e4", Type: consent.EventConfirmed, At: t0.Add(2 * time.Hour), Magnet: "guide", Method: consent.MethodConfirmLink, Confirms: pending.ID}
 	want := []consent.Event{limited, pending, minimal, confirmed}
 	mustAppend(t, s, want[0], want[1]) // one multi-event append
@@ -225,6 +226,12 @@ func testConcurrentAppend(t *testing.T, s consent.Store) {
 	}
 }
 
+// controllerPurpose is the purpose the fixture events map to: they carry no
+// Purpose (as events stored before purposes existed), so their grants count
+// for their controller's marketing purpose, and confirmations and
+// withdrawals for the purpose of the grant before them.
+const controllerPurpose = "marketing:example-ltd"
+
 func testMarketingStatus(t *testing.T, s consent.Store) {
 	needsConfirmation := event(subA, 7, consent.EventGranted, t0.Add(96*time.Hour), "guide")
 	needsConfirmation.ConfirmationRequired = true
@@ -253,13 +260,13 @@ func testMarketingStatus(t *testing.T, s consent.Store) {
 	}
 	for _, step := range steps {
 		mustAppend(t, s, step.event)
-		got := consent.MarketingStatus(mustLedger(t, s, subA), "guide")
+		got := consent.MarketingStatus(mustLedger(t, s, subA), controllerPurpose)
 		if got.State != step.wantState || !got.Since.Equal(step.wantSince) {
 			t.Errorf("after %s at seq %d: got State=%s Since=%s, want State=%s Since=%s",
 				step.event.Type, step.event.Seq, got.State, got.Since, step.wantState, step.wantSince)
 		}
 	}
-	if got := consent.MarketingStatus(mustLedger(t, s, subA), "other"); got.State != consent.StateNone {
-		t.Errorf("status for a magnet only signed up to: got State=%s (%s), want %s", got.State, got.Reason, consent.StateNone)
+	if got := consent.MarketingStatus(mustLedger(t, s, subA), "marketing:another-controller"); got.State != consent.StateNone {
+		t.Errorf("status for another controller's purpose: got State=%s (%s), want %s", got.State, got.Reason, consent.StateNone)
 	}
 }

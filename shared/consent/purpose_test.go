@@ -1,0 +1,109 @@
+package consent_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/consenttest"
+	"github.com/unbundled/unbundled/shared/magnet"
+)
+
+// twoMagnets gives f a catalog with the sample magnet and a second one of
+// the same controller ("seo-guide"), both single opt-in.
+func twoMagnets(t *testing.T, f *fixture) {
+	t.Helper()
+	var file struct{ Magnets []magnet.Magnet }
+	if err := json.Unmarshal(f.catalogJSON, &file); err != nil {
+		t.Fatal(err)
+	}
+	second := file.Magnets[0]
+	second.ID, second.Title = "seo-guide", "The SEO Guide"
+	file.Magnets = append(file.Magnets, second)
+	for i := range file.Magnets {
+		file.Magnets[i].DoubleOptIn = new(false)
+	}
+	data, err := json.Marshal(map[string]any{"magnets": file.Magnets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.svc.Catalog, err = magnet.Parse(data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A consent is for the controller's marketing, shared by all its magnets:
+// unsubscribing from one magnet's email stops all of it.
+func TestUnsubscribeStopsAllMarketingFromTheController(t *testing.T) {
+	f := newFixture(t)
+	twoMagnets(t, f)
+	ctx := context.Background()
+	for _, id := range []string{magnetID, "seo-guide"} {
+		req := signupReq("ann@example.com", true)
+		req.Magnet = id
+		if err := f.svc.Signup(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := f.ledger(t, "ann@example.com")
+	if got, want := types(events), "signup,granted,signup"; got != want {
+		t.Errorf("ledger: got %s, want %s (the second magnet's tick adds no grant: the purpose is already granted)", got, want)
+	}
+	if g := events[1]; g.Purpose != consenttest.SamplePurpose {
+		t.Errorf("granted purpose: got %q, want %q", g.Purpose, consenttest.SamplePurpose)
+	}
+	sent := f.mailer.Sent()
+	if len(sent) != 2 {
+		t.Fatalf("sent %d emails, want 2 freebies", len(sent))
+	}
+	// The second magnet's freebie carries unsubscribe links: consent stands
+	// for the purpose it is sent under.
+	tok := unsubscribeToken(t, sent[1])
+	if _, err := f.svc.Withdraw(ctx, tok, consent.MethodOneClick, ev); err != nil {
+		t.Fatal(err)
+	}
+	events = f.ledger(t, "ann@example.com")
+	if st := consent.MarketingStatus(events, consenttest.SamplePurpose); st.State != consent.StateWithdrawn {
+		t.Errorf("after unsubscribing from seo-guide's email: %s, want withdrawn for the whole controller", st.State)
+	}
+	last := events[len(events)-1]
+	if last.Type != consent.EventWithdrawn || last.Magnet != "seo-guide" || last.Purpose != consenttest.SamplePurpose {
+		t.Errorf("withdrawn event: got %s magnet %q purpose %q, want withdrawn, seo-guide, %s", last.Type, last.Magnet, last.Purpose, consenttest.SamplePurpose)
+	}
+	// A later freebie from the first magnet carries no marketing links.
+	f.now = t0.Add(time.Hour)
+	if err := f.svc.Signup(ctx, signupReq("ann@example.com", false)); err != nil {
+		t.Fatal(err)
+	}
+	sent = f.mailer.Sent()
+	if _, ok := consenttest.Header(sent[len(sent)-1], "List-Unsubscribe"); ok {
+		t.Errorf("freebie after withdrawing the controller's purpose still carries List-Unsubscribe")
+	}
+}
+
+// Ledgers written before purposes existed keep working: their per-magnet
+// grants count for the controller-wide purpose, and a withdrawal counts for
+// the purpose of the grant before it.
+func TestLegacyPerMagnetEventsMapToTheControllerPurpose(t *testing.T) {
+	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	legacy := []consent.Event{
+		{Seq: 1, ID: "g1", Type: consent.EventGranted, At: at, Magnet: "old-checklist", Controller: "Example Ltd, 1 High Street", ConfirmationRequired: true},
+		{Seq: 2, ID: "c1", Type: consent.EventConfirmed, At: at.Add(time.Hour), Magnet: "old-checklist"},
+	}
+	if st := consent.MarketingStatus(legacy, consenttest.SamplePurpose); st.State != consent.StateActive {
+		t.Fatalf("legacy grant and confirmation: got %s (%s), want active for %s", st.State, st.Reason, consenttest.SamplePurpose)
+	}
+	withdrawn := append(legacy, consent.Event{Seq: 3, ID: "w1", Type: consent.EventWithdrawn, At: at.Add(2 * time.Hour), Magnet: "old-checklist"})
+	if st := consent.MarketingStatus(withdrawn, consenttest.SamplePurpose); st.State != consent.StateWithdrawn {
+		t.Errorf("legacy withdrawal: got %s, want withdrawn", st.State)
+	}
+	if got := consent.EventPurpose(withdrawn, withdrawn[2]); got != consenttest.SamplePurpose {
+		t.Errorf("EventPurpose of a legacy withdrawal: got %q, want %q", got, consenttest.SamplePurpose)
+	}
+	other := consent.MarketingStatus(withdrawn, "marketing:another-ltd")
+	if other.State != consent.StateNone {
+		t.Errorf("another controller's purpose: got %s, want none", other.State)
+	}
+}
