@@ -29,6 +29,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/unbundled/unbundled/infra/internal/storeflag"
 	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/sesmail"
@@ -52,7 +53,7 @@ func run() error {
 	data := flag.String("data", "data", "directory for the database, mailbox and keys files")
 	magnets := flag.String("magnets", defaultMagnets, "magnet catalog JSON file (the embedded sample if the default is absent)")
 	baseURL := flag.String("base-url", "", "public URL that emailed links start with (default http://<listen address>)")
-	storeKind := flag.String("store", StoreSQLite, "where the ledger lives: sqlite (an embedded file in -data) or dynamodb (table -table, reached with the standard AWS environment)")
+	storeKind := flag.String("store", storeflag.SQLite, "where the ledger lives: sqlite (an embedded file in -data) or dynamodb (table -table, reached with the standard AWS environment)")
 	table := flag.String("table", defaultTable, "DynamoDB table for -store dynamodb")
 	mailerKind := flag.String("mailer", "mailbox", "where mail goes: mailbox (the local mailbox) or ses (Amazon SES v2 from the AWS environment)")
 	configSet := flag.String("ses-configuration-set", "", "SES configuration set for every message (with -mailer ses)")
@@ -98,7 +99,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	store, err := OpenStore(context.Background(), *storeKind, *table)
+	store, err := storeflag.Open(context.Background(), *storeKind, *table)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,6 @@
-package main
+// Package storeflag opens the store the -store and -table flags name, for
+// the local server and the operator command alike.
+package storeflag
 
 import (
 	"context"
@@ -12,23 +14,23 @@ import (
 	"github.com/unbundled/unbundled/shared/dynamostore"
 )
 
-// Store kinds the local server's -store flag accepts.
+// Store kinds the -store flag accepts.
 const (
-	StoreSQLite   = "sqlite"   // the embedded SQLite file in the data directory
-	StoreDynamoDB = "dynamodb" // a DynamoDB table, on AWS or an emulator
+	SQLite   = "sqlite"   // the embedded SQLite file in the data directory
+	DynamoDB = "dynamodb" // a DynamoDB table, on AWS or an emulator
 )
 
-// OpenStore returns the store for Options.Store that kind names: nil for
-// StoreSQLite (New then opens the embedded file), or for StoreDynamoDB the
+// Open returns the store kind names: nil for SQLite (the caller opens the
+// embedded file in its data directory), or for DynamoDB the
 // DynamoDB store on table, reached with the standard AWS environment
 // (AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB for an emulator). It
 // checks that the table exists, so a missing table fails at start, not on
 // the first sign-up.
-func OpenStore(ctx context.Context, kind, table string) (consent.Store, error) {
+func Open(ctx context.Context, kind, table string) (consent.Store, error) {
 	switch kind {
-	case StoreSQLite:
+	case SQLite:
 		return nil, nil
-	case StoreDynamoDB:
+	case DynamoDB:
 		cfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("-store dynamodb: load AWS config: %w", err)
@@ -39,6 +41,6 @@ func OpenStore(ctx context.Context, kind, table string) (consent.Store, error) {
 		}
 		return dynamostore.New(client, table), nil
 	default:
-		return nil, fmt.Errorf("-store %q: want %s or %s", kind, StoreSQLite, StoreDynamoDB)
+		return nil, fmt.Errorf("-store %q: want %s or %s", kind, SQLite, DynamoDB)
 	}
 }

@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
 		}},
 		{"Service", []test{
 			{"WithdrawalsWinUnderContention", testWithdrawalsWin},
+			{"Decisions", testDecisions},
 		}},
 	}
 	for _, g := range groups {

@@ -1,0 +1,48 @@
+// Command unbundled is the operator's tool: it answers questions about the
+// ledger without a developer. Its first command, may-email, says whether
+// marketing email may be sent to an address, on what basis and why.
+//
+//	unbundled may-email [flags] ADDRESS...
+//
+// It reads the same store as the local server (-data, -store, -table,
+// -magnets). Against a deployed stack (-store dynamodb) it uses the
+// standard AWS configuration and the stack's own key secrets, never a copy.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `unbundled: the operator's tool for the consent ledger
+
+Usage:
+  unbundled may-email [flags] ADDRESS...   may marketing email be sent, on what basis, and why
+
+Run "unbundled COMMAND -h" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs one command and returns the process exit code: 0 on success, 1
+// when the command failed, 2 for a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	switch args[0] {
+	case "may-email":
+		return mayEmail(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "unbundled: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/consent/consenttest"
+	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/sqlitestore"
+	"github.com/unbundled/unbundled/shared/token"
+)
+
+// dataDir is a local server's data directory with two sign-ups: ann ticked
+// the box on a single opt-in magnet, bob did not.
+func dataDir(t *testing.T) (dir, magnets string) {
+	t.Helper()
+	dir = t.TempDir()
+	var file struct{ Magnets []magnet.Magnet }
+	if err := json.Unmarshal(consenttest.SampleCatalog, &file); err != nil {
+		t.Fatal(err)
+	}
+	file.Magnets[0].DoubleOptIn = new(false)
+	data, _ := json.Marshal(map[string]any{"magnets": file.Magnets})
+	magnets = filepath.Join(dir, "magnets.json")
+	if err := os.WriteFile(magnets, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := magnet.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.LoadOrCreateFile(filepath.Join(dir, "keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlitestore.Open(filepath.Join(dir, "unbundled.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	svc := &consent.Service{Catalog: catalog, Ledger: db, Wordings: db, Counters: db, Keys: keys, BaseURL: "http://127.0.0.1:8080", Now: func() time.Time { return at }}
+	for _, s := range []struct {
+		email  string
+		ticked bool
+	}{{"ann@example.com", true}, {"bob@example.com", false}} {
+		err := svc.Signup(context.Background(), consent.SignupRequest{Email: s.email, Magnet: "uk-gdpr-checklist", Consent: s.ticked, Method: consent.MethodForm})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, magnets
+}
+
+func TestMayEmail(t *testing.T) {
+	dir, magnets := dataDir(t)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"may-email", "-data", dir, "-magnets", magnets, "-json",
+		"ANN@example.com", "bob@example.com", "carol@example.com", "not an address"}, &out, &errb)
+	if code != 1 {
+		t.Errorf("exit code: got %d, want 1 (one address could not be decided)", code)
+	}
+	if !strings.Contains(errb.String(), `"not an address"`) {
+		t.Errorf("stderr %q does not name the bad address", errb.String())
+	}
+	want := []string{
+		`{"address":"ANN@example.com","allowed":true,"basis":"consent","purpose":"marketing:example-ltd","reason":"consent given 2026-11-02 on magnet 'uk-gdpr-checklist' (single opt-in)"}`,
+		`{"address":"bob@example.com","allowed":false,"basis":"none","purpose":"marketing:example-ltd","reason":"no consent recorded for marketing:example-ltd"}`,
+		`{"address":"carol@example.com","allowed":false,"basis":"none","purpose":"marketing:example-ltd","reason":"no consent recorded for marketing:example-ltd"}`,
+	}
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("output:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"may-email", "-data", dir, "-magnets", magnets, "ann@example.com"}, &out, &errb); code != 0 {
+		t.Fatalf("text output: exit %d, stderr %s", code, errb.String())
+	}
+	if got := out.String(); !strings.Contains(got, "ann@example.com  allowed=yes  basis=consent  consent given 2026-11-02") {
+		t.Errorf("text output: got %q", got)
+	}
+}
+
+func TestMayEmailErrors(t *testing.T) {
+	dir, magnets := dataDir(t)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"no command", nil, 2, "Usage:"},
+		{"unknown command", []string{"may-mail"}, 2, `unknown command "may-mail"`},
+		{"no address", []string{"may-email", "-data", dir, "-magnets", magnets}, 2, "name at least one address"},
+		{"wrong data directory", []string{"may-email", "-data", t.TempDir(), "-magnets", magnets, "a@example.com"}, 1, "point -data at the local server's data directory"},
+		{"dynamodb without the stack's secrets", []string{"may-email", "-store", "dynamodb", "-magnets", magnets, "a@example.com"}, 1, "-signing-keys-secret"},
+		{"unknown purpose answers none", []string{"may-email", "-data", dir, "-magnets", magnets, "-purpose", "marketing:nobody", "ann@example.com"}, 0, ""},
+		{"help", []string{"may-email", "-h"}, 0, "Usage: unbundled may-email"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errb)
+			if code != tt.wantCode || !strings.Contains(errb.String(), tt.wantErr) {
+				t.Errorf("got exit %d, stderr %q; want exit %d and stderr containing %q", code, errb.String(), tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,134 @@
+package consent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Basis is the ground on which marketing email may be sent to a person for
+// a purpose. This release derives consent and none; soft opt-in, corporate
+// contacts and objections come with imports (see the README's roadmap).
+type Basis string
+
+const (
+	// BasisConsent: consent granted for the purpose (confirmed where the
+	// magnet required it) and not withdrawn since.
+	BasisConsent Basis = "consent"
+	// BasisNone: no ground — never consented, awaiting confirmation,
+	// withdrawn, bounced or complained.
+	BasisNone Basis = "none"
+)
+
+// Decision answers "may I send marketing email to this person for this
+// purpose, and on what basis?" from the ledger alone.
+type Decision struct {
+	Allowed bool   `json:"allowed"`
+	Basis   Basis  `json:"basis"`
+	Purpose string `json:"purpose"`
+	// Reason says why, citing dates and sources, in words an operator can
+	// hand on: "consent given 2026-11-02 on magnet 'seo-checklist',
+	// confirmed 2026-11-02".
+	Reason string `json:"reason"`
+}
+
+// Decide is the one rule every sender uses: it derives the decision for
+// purpose from a person's ledger (oldest event first).
+func Decide(ledger []Event, purpose string) Decision {
+	st := MarketingStatus(ledger, purpose)
+	d := Decision{Purpose: purpose, Basis: BasisNone}
+	switch st.State {
+	case StateActive:
+		d.Allowed, d.Basis = true, BasisConsent
+		d.Reason = fmt.Sprintf("consent given %s on magnet '%s'", day(st.Granted), st.Granted.Magnet)
+		if c, ok := confirmationOf(ledger, st.Granted); ok {
+			d.Reason += ", confirmed " + day(c)
+		} else if !st.Granted.ConfirmationRequired {
+			d.Reason += " (single opt-in)"
+		}
+	case StatePending:
+		d.Reason = fmt.Sprintf("consent given %s on magnet '%s' awaits confirmation", day(st.Granted), st.Granted.Magnet)
+	case StateWithdrawn:
+		w := lastOf(ledger, purpose, EventWithdrawn)
+		d.Reason = fmt.Sprintf("withdrawn %s by %s", day(w), methodWords(w.Method))
+	case StateSuppressed:
+		s := lastOf(ledger, "", EventSuppressed)
+		d.Reason = fmt.Sprintf("suppressed %s after %s: no mail of any kind", day(s), methodWords(s.Method))
+	default:
+		d.Reason = "no consent recorded for " + purpose
+	}
+	return d
+}
+
+// MayEmail decides for the person with this address. An empty purpose means
+// the configuration's one controller-wide marketing purpose; with several
+// controllers configured the purpose must be named. A bad address is a
+// *ValidationError.
+func (s *Service) MayEmail(ctx context.Context, address, purpose string) (Decision, error) {
+	if purpose == "" {
+		purposes := s.Purposes()
+		if len(purposes) != 1 {
+			return Decision{}, &ValidationError{Fields: map[string]string{"purpose": fmt.Sprintf("Name the purpose: the configuration has %d (%v).", len(purposes), purposes)}}
+		}
+		purpose = purposes[0]
+	}
+	ledger, err := s.LedgerFor(ctx, address)
+	if err != nil {
+		return Decision{}, err
+	}
+	return Decide(ledger, purpose), nil
+}
+
+// Purposes lists the purposes the configured magnets ask consent for, in
+// catalog order, each once.
+func (s *Service) Purposes() []string {
+	var ps []string
+	for _, m := range s.Catalog.All() {
+		if !slices.Contains(ps, m.PurposeID()) {
+			ps = append(ps, m.PurposeID())
+		}
+	}
+	return ps
+}
+
+func day(e Event) string { return e.At.UTC().Format("2006-01-02") }
+
+// confirmationOf returns the `confirmed` event that confirmed grant g.
+func confirmationOf(ledger []Event, g Event) (Event, bool) {
+	for _, e := range ledger {
+		if e.Type == EventConfirmed && e.Seq > g.Seq && (e.Confirms == g.ID || e.Confirms == "" && e.Magnet == g.Magnet) {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
+// lastOf returns the latest event of type typ for purpose ("" for any).
+func lastOf(ledger []Event, purpose string, typ EventType) Event {
+	for i := len(ledger) - 1; i >= 0; i-- {
+		e := ledger[i]
+		if e.Type == typ && (purpose == "" || EventPurpose(ledger, e) == purpose) {
+			return e
+		}
+	}
+	return Event{}
+}
+
+// methodWords says how an event came about, for reasons.
+func methodWords(method string) string {
+	switch method {
+	case MethodOneClick:
+		return "one-click unsubscribe"
+	case MethodUnsubscribePage:
+		return "the unsubscribe page"
+	case MethodComplaint:
+		return "a spam complaint"
+	case MethodBounce:
+		return "a permanent bounce"
+	case MethodConfirmLink:
+		return "the confirm link"
+	case MethodCheckbox:
+		return "the checkbox"
+	}
+	return method
+}
