@@ -46,7 +46,7 @@ func testWithdrawalsWin(t *testing.T, s consent.Store) {
 	subscriber := svc.Keys.Subject.SubscriberID(address)
 	tok := consenttest.UnsubscribeToken(svc, subscriber, "uk-gdpr-checklist")
 
-	const inFlight = 16
+	const inFlight = 4
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
