@@ -7,14 +7,18 @@ import (
 )
 
 // Basis is the ground on which marketing email may be sent to a person for
-// a purpose. This release derives consent and none; soft opt-in, corporate
-// contacts and objections come with imports (see the README's roadmap).
+// a purpose — or, for objected, the reason it never may. This release
+// derives consent, objected and none; soft opt-in and corporate contacts
+// come with imports.
 type Basis string
 
 const (
 	// BasisConsent: consent granted for the purpose (confirmed where the
 	// magnet required it) and not withdrawn since.
 	BasisConsent Basis = "consent"
+	// BasisObjected: the person objected to direct marketing; no purpose
+	// may ever be marketed to them again.
+	BasisObjected Basis = "objected"
 	// BasisNone: no ground — never consented, awaiting confirmation,
 	// withdrawn, bounced or complained.
 	BasisNone Basis = "none"
@@ -51,6 +55,10 @@ func Decide(ledger []Event, purpose string) Decision {
 	case StateWithdrawn:
 		w := lastOf(ledger, purpose, EventWithdrawn)
 		d.Reason = fmt.Sprintf("withdrawn %s by %s", day(w), methodWords(w.Method))
+	case StateObjected:
+		o := lastOf(ledger, "", EventObjected)
+		d.Basis = BasisObjected
+		d.Reason = fmt.Sprintf("objected %s (%s) — do not contact", day(o), methodWords(o.Method))
 	case StateSuppressed:
 		s := lastOf(ledger, "", EventSuppressed)
 		d.Reason = fmt.Sprintf("suppressed %s after %s: no mail of any kind", day(s), methodWords(s.Method))
@@ -129,6 +137,39 @@ func methodWords(method string) string {
 		return "the confirm link"
 	case MethodCheckbox:
 		return "the checkbox"
+	case MethodOperator:
+		return "recorded by the operator"
 	}
 	return method
+}
+
+// RecordObjection records that the person with this address objects to
+// direct marketing: an `objected` event, permanent and for every purpose.
+// It reports whether it wrote one (false: already objected). A bad address
+// is a *ValidationError. Like a withdrawal, it is never lost to a sign-up
+// written at the same moment.
+func (s *Service) RecordObjection(ctx context.Context, address, method string, ev Evidence) (bool, error) {
+	email, err := NormaliseAddress(address)
+	if err != nil {
+		return false, &ValidationError{Fields: map[string]string{"email": "Enter a valid email address, like name@example.com."}}
+	}
+	subscriber := s.Keys.Subject.SubscriberID(email)
+	written := false
+	err = s.commitAfterLedger(ctx, subscriber, withdrawRetry, func(ledger []Event) (Write, error) {
+		written = false
+		for _, e := range ledger {
+			if e.Type == EventObjected {
+				return Write{}, nil
+			}
+		}
+		written = true
+		return Write{Events: []Event{{
+			Subscriber: subscriber, Type: EventObjected, At: s.Now().UTC(), Email: email, Method: method,
+			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
+		}}}, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("record objection: %w", err)
+	}
+	return written, nil
 }

@@ -30,6 +30,11 @@ const (
 	// EventSuppressed: the address bounced permanently or complained; no
 	// mail of any kind goes to it again. It applies to every magnet.
 	EventSuppressed EventType = "suppressed"
+	// EventObjected: the person objected to direct marketing (UK GDPR
+	// Art. 21(3)). It is permanent and covers every purpose: no marketing
+	// of any kind, whatever is granted or imported later. Service messages
+	// the person asks for (a freebie) still go out.
+	EventObjected EventType = "objected"
 )
 
 // Methods record how an event came about.
@@ -42,6 +47,7 @@ const (
 	MethodConfirmLink     = "confirm-link"     // the button behind the emailed confirm link
 	MethodBounce          = "bounce"           // a permanent bounce reported by the mail provider
 	MethodComplaint       = "complaint"        // a spam complaint reported by the mail provider
+	MethodOperator        = "operator"         // recorded by the operator (e.g. an objection by letter or phone)
 )
 
 // Event is one entry in a subscriber's ledger. Subscriber and Seq identify it:
@@ -102,6 +108,7 @@ const (
 	StateActive     State = "active"                // may be sent marketing
 	StateWithdrawn  State = "withdrawn"             // withdrew; needs a fresh ticked box
 	StateSuppressed State = "suppressed"            // bounced or complained: no mail at all, ever
+	StateObjected   State = "objected"              // objected to direct marketing: no marketing, ever
 )
 
 // Status is a subscriber's marketing consent for one magnet, derived from
@@ -162,14 +169,22 @@ func EventPurpose(ledger []Event, e Event) string {
 // Consent never goes backwards: a grant that needs confirmation arriving
 // while consent is active waits beside it (Status.Awaiting) and the active
 // consent stands; a `confirmed` event confirms the grant it names.
-// Re-consenting needs a new `granted` event. A `suppressed` event (for any
-// magnet) ends everything for good.
+// Re-consenting needs a new `granted` event. A `suppressed` event ends all
+// mail for good, and an `objected` event all marketing for good, whenever
+// they were recorded and whatever comes after.
 func MarketingStatus(events []Event, purpose string) Status {
 	st := Status{State: StateNone, Reason: "never consented"}
 	for _, e := range events {
 		if e.Type == EventSuppressed {
 			return Status{State: StateSuppressed, Since: e.At, Reason: suppressionReason(e)}
 		}
+	}
+	for _, e := range events {
+		if e.Type == EventObjected {
+			return Status{State: StateObjected, Since: e.At, Reason: "objected on " + stamp(e.At) + " via " + e.Method + ": do not contact"}
+		}
+	}
+	for _, e := range events {
 		if e.Type == EventSignup || EventPurpose(events, e) != purpose {
 			continue
 		}

@@ -56,7 +56,9 @@ func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, tok strin
 		s.fail(w, r, err)
 	case t.Status.State == consent.StateActive && okPage == "confirm":
 		s.render(w, r, http.StatusOK, "confirmed", data)
-	case t.Status.State == consent.StateNone || t.Status.State == consent.StateWithdrawn:
+	case t.Status.State != consent.StatePending && t.Status.State != consent.StateActive:
+		// Never given, withdrawn, objected or suppressed: nothing a click
+		// here can change.
 		s.render(w, r, http.StatusOK, "nothing_to_confirm", data)
 	default:
 		s.render(w, r, http.StatusOK, okPage, data)

@@ -1,8 +1,10 @@
 // Command unbundled is the operator's tool: it answers questions about the
-// ledger without a developer. Its first command, may-email, says whether
-// marketing email may be sent to an address, on what basis and why.
+// ledger and records what only the operator hears of, without a developer.
+// may-email says whether marketing email may be sent to an address, on what
+// basis and why; object records a person's objection to direct marketing.
 //
 //	unbundled may-email [flags] ADDRESS...
+//	unbundled object [flags] ADDRESS...
 //
 // It reads the same store as the local server (-data, -store, -table,
 // -magnets). Against a deployed stack (-store dynamodb) it uses the
@@ -20,6 +22,7 @@ const usage = `unbundled: the operator's tool for the consent ledger
 
 Usage:
   unbundled may-email [flags] ADDRESS...   may marketing email be sent, on what basis, and why
+  unbundled object [flags] ADDRESS...      record an objection to direct marketing (permanent)
 
 Run "unbundled COMMAND -h" for a command's flags.
 `
@@ -41,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "may-email":
 		return mayEmail(ctx, args[1:], stdout, stderr)
+	case "object":
+		return object(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unbundled: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -115,3 +115,31 @@ func TestMayEmailErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestObjectThenMayEmail(t *testing.T) {
+	dir, magnets := dataDir(t)
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"object", "-data", dir, "-magnets", magnets, "ann@example.com", "ANN@example.com", "nope"}, &out, &errb); code != 1 {
+		t.Errorf("exit code: got %d, want 1 (one bad address); stderr %s", code, errb.String())
+	}
+	want := "ann@example.com\tobjection recorded: no marketing, ever\nANN@example.com\talready objected: nothing changed\n"
+	if out.String() != want {
+		t.Errorf("object output: got %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	if code := run(ctx, []string{"may-email", "-data", dir, "-magnets", magnets, "-json", "ann@example.com"}, &out, &errb); code != 0 {
+		t.Fatalf("may-email: exit %d, stderr %s", code, errb.String())
+	}
+	var d struct {
+		Allowed bool
+		Basis   string
+		Reason  string
+	}
+	if err := json.Unmarshal(out.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Allowed || d.Basis != "objected" || !strings.HasSuffix(d.Reason, "(recorded by the operator) — do not contact") {
+		t.Errorf("after an objection: got %+v, want not allowed, basis objected, a do-not-contact reason", d)
+	}
+}

@@ -78,6 +78,19 @@ func testDecisions(t *testing.T, s consent.Store) {
 				t.Fatal(err)
 			}
 		}, false, consent.BasisNone, "withdrawn 2026-11-02 by one-click unsubscribe"},
+		{"objected, then signed up and confirmed again", "f@example.com", func(t *testing.T, e string) {
+			signup(t, e, "uk-gdpr-checklist", true)
+			if _, err := svc.Confirm(ctx, lastLink(t, e, "/confirm"), ev); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the second records nothing more
+				if _, err := svc.RecordObjection(ctx, e, consent.MethodOperator, consent.Evidence{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now = now.Add(time.Hour) // past the dedupe window's start: a new decision
+			signup(t, e, "seo-guide", true)
+		}, false, consent.BasisObjected, "objected 2026-11-02 (recorded by the operator) — do not contact"},
 		{"complained", "e@example.com", func(t *testing.T, e string) {
 			signup(t, e, "uk-gdpr-checklist", true)
 			if err := svc.RecordFeedback(ctx, consent.Feedback{ID: "n-" + e, Kind: consent.FeedbackComplaint, Recipients: []string{e}}); err != nil {
