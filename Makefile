@@ -33,7 +33,7 @@ export GOFLAGS := -buildvcs=false
 
 .PHONY: help run test tools check unit attack fuzz sam-validate sam-build bench deploy clean \
 	build-SignupFunction build-UnsubscribeFunction build-ConfirmFunction \
-	build-DeliverFunction build-SweepFunction build-FeedbackFunction
+	build-DeliverFunction build-SweepFunction build-FeedbackFunction build-AdminFunction
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -107,6 +107,9 @@ build-SweepFunction:
 
 build-FeedbackFunction:
 	$(call lambda,feedback)
+
+build-AdminFunction:
+	$(call lambda,admin)
 
 define lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)

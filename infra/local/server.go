@@ -104,7 +104,7 @@ func New(opts Options) (*App, error) {
 	}
 	outbox := newDispatcher(deliverer, logger)
 	service.Kick = outbox.Kick
-	server := &web.Server{Service: service, Catalog: catalog, Logger: logger, FormMinAge: opts.FormMinAge}
+	server := &web.Server{Service: service, Catalog: catalog, Logger: logger, FormMinAge: opts.FormMinAge, AdminAllowed: web.LoopbackOnly}
 	if err := service.ArchiveCurrentWordings(context.Background()); err != nil {
 		_ = app.Close()
 		return nil, err

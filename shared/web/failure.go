@@ -59,6 +59,8 @@ func failureFor(err error) failure {
 	case errors.As(err, &tooBig):
 		return failure{status: http.StatusRequestEntityTooLarge, page: "too_large",
 			fields: map[string]string{"body": "The request is too large."}}
+	case errors.Is(err, errAdminRefused):
+		return failure{status: http.StatusForbidden, page: "failure", message: "Admin routes need the operator's credentials."}
 	case errors.Is(err, errOriginNotAllowed):
 		f := failure{status: http.StatusForbidden, page: "not_allowed",
 			fields: map[string]string{"origin": "This page may not post sign-ups for this download."}}

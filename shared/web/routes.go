@@ -7,6 +7,7 @@ package web
 import (
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // Route is one public endpoint and the Lambda function (template.yaml logical
@@ -24,6 +25,7 @@ const (
 	SignupFunction      = "SignupFunction"
 	UnsubscribeFunction = "UnsubscribeFunction"
 	ConfirmFunction     = "ConfirmFunction"
+	AdminFunction       = "AdminFunction"
 )
 
 // routes is the one route table: method, path, function and handler. Keep
@@ -44,7 +46,12 @@ var routes = []Route{
 	{"POST", "/confirm", ConfirmFunction, (*Server).confirm},
 	{"OPTIONS", "/confirm", ConfirmFunction, (*Server).linkOptions},
 	{"POST", "/confirm/resend", ConfirmFunction, (*Server).confirmResend},
+	{"POST", "/admin/may-email", AdminFunction, (*Server).mayEmail},
 }
+
+// Admin reports whether the route answers the operator: on AWS it is
+// IAM-authorised (template.yaml), on the local server loopback-only.
+func (r Route) Admin() bool { return strings.HasPrefix(r.Path, "/admin/") }
 
 // Routes returns every public route, in declaration order. The slice is a
 // copy: changing it changes nothing served.

@@ -45,6 +45,9 @@ func TestRoutesMatchTemplate(t *testing.T) {
 					Properties struct {
 						Method string `yaml:"Method"`
 						Path   string `yaml:"Path"`
+						Auth   struct {
+							Authorizer string `yaml:"Authorizer"`
+						} `yaml:"Auth"`
 					} `yaml:"Properties"`
 				} `yaml:"Events"`
 			} `yaml:"Properties"`
@@ -59,8 +62,15 @@ func TestRoutesMatchTemplate(t *testing.T) {
 			continue
 		}
 		for _, ev := range res.Properties.Events {
-			if ev.Type == "HttpApi" {
-				inTemplate = append(inTemplate, strings.ToUpper(ev.Properties.Method)+" "+ev.Properties.Path+" "+id)
+			if ev.Type != "HttpApi" {
+				continue
+			}
+			inTemplate = append(inTemplate, strings.ToUpper(ev.Properties.Method)+" "+ev.Properties.Path+" "+id)
+			// Admin routes answer the operator only: IAM-authorised on AWS.
+			// Public routes must stay open to visitors and mail providers.
+			admin := web.Route{Path: ev.Properties.Path}.Admin()
+			if got := ev.Properties.Auth.Authorizer; admin && got != "AWS_IAM" || !admin && got != "" {
+				t.Errorf("template.yaml %s %s: Authorizer %q, want %q", ev.Properties.Method, ev.Properties.Path, got, map[bool]string{true: "AWS_IAM"}[admin])
 			}
 		}
 	}

@@ -32,6 +32,11 @@ type Server struct {
 	// trap.go). Used as is; 0 (or less) means no minimum. Sign-ups without
 	// a stamp are not affected.
 	FormMinAge time.Duration
+	// AdminAllowed decides whether a request may use the admin routes
+	// (/admin/...): on Lambda the admin function allows what API Gateway's
+	// IAM authoriser let through; the local server passes LoopbackOnly. Nil
+	// refuses every admin request.
+	AdminAllowed func(*http.Request) bool
 }
 
 type requestIDKey struct{}

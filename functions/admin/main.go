@@ -1,0 +1,12 @@
+// Command admin is the AdminFunction Lambda: it answers the operator's
+// IAM-authorised routes (POST /admin/may-email).
+package main
+
+import (
+	"github.com/unbundled/unbundled/functions/internal/awsapp"
+	"github.com/unbundled/unbundled/shared/web"
+)
+
+func main() {
+	awsapp.ServeRoutes(web.AdminFunction)
+}
