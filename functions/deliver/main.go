@@ -19,5 +19,10 @@ func main() {
 		slog.Error("init failed", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(streamdeliver.Handler(app.Deliverer(), app.Logger))
+	d, err := app.Deliverer(context.Background())
+	if err != nil {
+		slog.Error("init failed", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(streamdeliver.Handler(d, app.Logger))
 }

@@ -22,7 +22,11 @@ func main() {
 		slog.Error("init failed", "error", err)
 		os.Exit(1)
 	}
-	d := app.Deliverer()
+	d, err := app.Deliverer(context.Background())
+	if err != nil {
+		slog.Error("init failed", "error", err)
+		os.Exit(1)
+	}
 	lambda.Start(func(ctx context.Context) error {
 		sent, err := d.DeliverDue(ctx, batch)
 		app.Logger.InfoContext(ctx, "sweep", "sent", sent)

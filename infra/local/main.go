@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -64,6 +65,7 @@ func run() error {
 	flag.DurationVar(&limits.EmailWindow, "email-window", limits.EmailWindow, "rolling window of -emails-per-address")
 	flag.IntVar(&limits.SignupsPerSource, "signups-per-source", limits.SignupsPerSource, "most sign-ups and withdrawal-link requests from one IP (IPv6: /64) per -source-window (0: no limit)")
 	flag.DurationVar(&limits.SourceWindow, "source-window", limits.SourceWindow, "window of -signups-per-source")
+	webhookURL := flag.String("webhook-url", "", "URL told of every withdrawal, objection, bounce and complaint (signed with the secret in -data/webhook-secret); empty: none")
 	formMinAge := flag.Duration("form-min-age", config.DefaultFormMinAge, "a rendered form posted sooner than this is treated as a bot: same answer, nothing stored (0: off)")
 	flag.Parse()
 	switch {
@@ -103,7 +105,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	app, err := New(Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Limits: limits, FormMinAge: *formMinAge, Logger: logger})
+	app, err := New(Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Limits: limits, WebhookURL: *webhookURL, FormMinAge: *formMinAge, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -111,8 +113,8 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Printf("unbundled is running at %s\n  demo landing page  %s/\n  local mailbox      %s/_local/mailbox\n  mailer             %s\n  store              %s\n  data directory     %s\n  limits             %s\nPress Ctrl+C to stop.\n",
-		*baseURL, *baseURL, *baseURL, *mailerKind, *storeKind, *data, describeLimits(limits))
+	fmt.Printf("unbundled is running at %s\n  demo landing page  %s/\n  local mailbox      %s/_local/mailbox\n  mailer             %s\n  store              %s\n  data directory     %s\n  limits             %s\n  webhook            %s\nPress Ctrl+C to stop.\n",
+		*baseURL, *baseURL, *baseURL, *mailerKind, *storeKind, *data, describeLimits(limits), describeWebhook(*webhookURL, *data))
 	return Serve(ctx, ln, app)
 }
 
@@ -142,4 +144,12 @@ func describeLimits(l consent.Limits) string {
 	}
 	return fmt.Sprintf("%d emails per address per %s, %d sign-ups per source per %s",
 		l.EmailsPerAddress, l.EmailWindow, l.SignupsPerSource, l.SourceWindow)
+}
+
+// describeWebhook is the start-up banner's line about the webhook.
+func describeWebhook(url, dataDir string) string {
+	if url == "" {
+		return "none (-webhook-url)"
+	}
+	return url + " (signing secret in " + filepath.Join(dataDir, "webhook-secret") + ")"
 }

@@ -6,6 +6,7 @@ package main
 // Lambda.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"github.com/unbundled/unbundled/shared/sqlitestore"
 	"github.com/unbundled/unbundled/shared/token"
 	"github.com/unbundled/unbundled/shared/web"
+	"github.com/unbundled/unbundled/shared/webhook"
 )
 
 // Options configure the local server.
@@ -46,6 +48,10 @@ type Options struct {
 	// Limits bound emails per address and sign-ups per source (zero: off;
 	// main passes consent.DefaultLimits unless -limits off).
 	Limits consent.Limits
+	// WebhookURL, if set, receives a signed notification of every
+	// withdrawal, objection, bounce and complaint; the signing secret is
+	// DataDir/webhook-secret, created on first use.
+	WebhookURL string
 	// FormMinAge is the time-trap's minimum form age (0: off).
 	FormMinAge time.Duration
 	Logger     *slog.Logger
@@ -98,6 +104,18 @@ func New(opts Options) (*App, error) {
 	deliverer := &consent.Deliverer{Service: service, Jobs: store, Mailer: opts.Mailer}
 	if deliverer.Mailer == nil {
 		deliverer.Mailer = box
+	}
+	if opts.WebhookURL != "" {
+		secret, err := webhookSecret(filepath.Join(opts.DataDir, "webhook-secret"))
+		if err != nil {
+			_ = app.Close()
+			return nil, err
+		}
+		if deliverer.Notifier, err = webhook.New(opts.WebhookURL, secret, nil); err != nil {
+			_ = app.Close()
+			return nil, fmt.Errorf("-webhook-url: %w", err)
+		}
+		service.Notify = true
 	}
 	if opts.MaxSendRate > 0 {
 		deliverer.Limiter = rate.NewLimiter(rate.Limit(opts.MaxSendRate), 1)
@@ -233,4 +251,22 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		}
 		return nil
 	}
+}
+
+// webhookSecret reads the webhook signing secret at path, creating it (mode
+// 0600, 64 random characters) if it does not exist. Give its content to the
+// receiving tool so it can verify deliveries.
+func webhookSecret(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data = []byte(token.NewSecret() + token.NewSecret())
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, fmt.Errorf("create webhook secret: %w", err)
+		}
+		return data, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read webhook secret: %w", err)
+	}
+	return bytes.TrimSpace(data), nil
 }

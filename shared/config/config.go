@@ -36,6 +36,12 @@ type Lambda struct {
 	// off), LIMIT_EMAIL_WINDOW, LIMIT_SIGNUPS_PER_SOURCE (0 turns it off),
 	// LIMIT_SOURCE_WINDOW (durations like 24h, 10m).
 	Limits consent.Limits
+	// WebhookURL (WEBHOOK_URL, optional) receives a signed notification of
+	// every withdrawal, objection, bounce and complaint; WebhookSecret
+	// (WEBHOOK_SECRET, required with it) is the Secrets Manager id of the
+	// signing secret.
+	WebhookURL    string
+	WebhookSecret string
 	// FormMinAge (FORM_MIN_AGE, default 2s) is how old a form's signed
 	// stamp must be before a sign-up from it counts; faster posts are
 	// treated as bots. 0 turns the time-trap off.
@@ -79,6 +85,11 @@ func FromEnv(getenv func(string) string) (Lambda, error) {
 			errs = append(errs, fmt.Errorf("MAX_SEND_RATE: %q is not a number of emails per second between 0 and 10000", v))
 		}
 		c.MaxSendRate = rate
+	}
+	c.WebhookURL = strings.TrimSpace(getenv("WEBHOOK_URL"))
+	c.WebhookSecret = strings.TrimSpace(getenv("WEBHOOK_SECRET"))
+	if c.WebhookURL != "" && c.WebhookSecret == "" {
+		errs = append(errs, errors.New("WEBHOOK_SECRET is required with WEBHOOK_URL"))
 	}
 	c.Limits = consent.DefaultLimits
 	c.FormMinAge = DefaultFormMinAge

@@ -39,14 +39,15 @@ func TestFromEnv(t *testing.T) {
 func TestFromEnvRejectsBadValues(t *testing.T) {
 	base := map[string]string{"TABLE_NAME": "t", "MAGNETS_FILE": "m", "SIGNING_KEYS_SECRET": "s1", "SUBJECT_KEY_SECRET": "s2"}
 	for name, kv := range map[string][2]string{
-		"trailing slash": {"PUBLIC_BASE_URL", "https://x.example/"},
-		"not a URL":      {"PUBLIC_BASE_URL", "signup.example.com"},
-		"log level":      {"LOG_LEVEL", "LOUD"},
-		"negative cap":   {"LIMIT_EMAILS_PER_ADDRESS", "-1"},
-		"cap not number": {"LIMIT_SIGNUPS_PER_SOURCE", "lots"},
-		"zero window":    {"LIMIT_SOURCE_WINDOW", "0s"},
-		"bad window":     {"LIMIT_EMAIL_WINDOW", "a day"},
-		"bad form age":   {"FORM_MIN_AGE", "-2s"},
+		"trailing slash":     {"PUBLIC_BASE_URL", "https://x.example/"},
+		"not a URL":          {"PUBLIC_BASE_URL", "signup.example.com"},
+		"log level":          {"LOG_LEVEL", "LOUD"},
+		"negative cap":       {"LIMIT_EMAILS_PER_ADDRESS", "-1"},
+		"cap not number":     {"LIMIT_SIGNUPS_PER_SOURCE", "lots"},
+		"zero window":        {"LIMIT_SOURCE_WINDOW", "0s"},
+		"bad window":         {"LIMIT_EMAIL_WINDOW", "a day"},
+		"bad form age":       {"FORM_MIN_AGE", "-2s"},
+		"webhook, no secret": {"WEBHOOK_URL", "https://hooks.example.com/x"},
 	} {
 		m := map[string]string{kv[0]: kv[1]}
 		for k, v := range base {

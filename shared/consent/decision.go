@@ -163,10 +163,11 @@ func (s *Service) RecordObjection(ctx context.Context, address, method string, e
 			}
 		}
 		written = true
-		return Write{Events: []Event{{
-			Subscriber: subscriber, Type: EventObjected, At: s.Now().UTC(), Email: email, Method: method,
+		now := s.Now().UTC()
+		return s.withNotifications(ctx, Write{Events: []Event{{
+			Subscriber: subscriber, ID: NewEventID(now), Type: EventObjected, At: now, Email: email, Method: method,
 			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-		}}}, nil
+		}}}), nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("record objection: %w", err)

@@ -53,11 +53,14 @@ const DefaultLease = 2 * time.Minute
 type Deliverer struct {
 	Service *Service
 	// Jobs is the outbox the jobs are taken from and recorded in.
-	Jobs    JobQueue
-	Mailer  Mailer
-	Limiter Limiter // nil: no pacing
-	Backoff Backoff // zero: DefaultBackoff
-	Lease   time.Duration
+	Jobs   JobQueue
+	Mailer Mailer
+	// Notifier delivers JobNotify jobs to the webhook; nil skips them ("no
+	// webhook is configured").
+	Notifier Notifier
+	Limiter  Limiter // nil: no pacing
+	Backoff  Backoff // zero: DefaultBackoff
+	Lease    time.Duration
 	// Workers is how many jobs DeliverDue delivers at once (at least 1), so
 	// one job sleeping in backoff does not hold up the rest.
 	Workers int
@@ -95,14 +98,14 @@ func (d *Deliverer) Deliver(ctx context.Context, id string) (Outcome, error) {
 		return "", fmt.Errorf("take job: %w", err)
 	}
 
-	msg, skip, err := d.compose(ctx, job)
+	attempt, paced, skip, err := d.prepare(ctx, job)
 	if err != nil {
 		return "", d.release(ctx, job, err)
 	}
 	if skip != "" {
 		return OutcomeSkipped, d.finish(ctx, job, JobSkipped, "", skip)
 	}
-	messageID, err := d.send(ctx, msg)
+	messageID, err := d.send(ctx, attempt, paced)
 	switch {
 	case err == nil:
 		return OutcomeSent, d.finish(ctx, job, JobSent, messageID, "")
@@ -126,25 +129,52 @@ func (d *Deliverer) afterLostTake(ctx context.Context, id string) (Outcome, erro
 	return OutcomeSkipped, nil
 }
 
-func (d *Deliverer) send(ctx context.Context, msg Message) (string, error) {
+// prepare returns what delivering job does, one attempt at a time, and
+// whether the Limiter paces it (email does; webhooks do not) — or why it
+// must not be sent.
+func (d *Deliverer) prepare(ctx context.Context, job Job) (attempt func(context.Context) (string, error), paced bool, skip string, err error) {
+	if job.Kind == JobNotify {
+		if d.Notifier == nil {
+			return nil, false, "no webhook is configured", nil
+		}
+		ledger, err := d.Service.Ledger.Events(ctx, job.Subscriber)
+		if err != nil {
+			return nil, false, "", fmt.Errorf("read ledger: %w", err)
+		}
+		n, skip := notification(job, ledger)
+		if skip != "" {
+			return nil, false, skip, nil
+		}
+		return func(ctx context.Context) (string, error) { return n.ID, d.Notifier.Notify(ctx, n) }, false, "", nil
+	}
+	msg, skip, err := d.compose(ctx, job)
+	if err != nil || skip != "" {
+		return nil, false, skip, err
+	}
+	return func(ctx context.Context) (string, error) { return d.Mailer.Send(ctx, msg) }, true, "", nil
+}
+
+// send makes attempts within the backoff bound until one succeeds or is
+// rejected; paced attempts wait for the Limiter first.
+func (d *Deliverer) send(ctx context.Context, attempt func(context.Context) (string, error), paced bool) (string, error) {
 	b := d.Backoff
 	if b.Attempts == 0 {
 		b = DefaultBackoff
 	}
 	var err error
-	for attempt := range b.Attempts {
-		if attempt > 0 {
-			if serr := b.sleep(ctx, attempt); serr != nil {
+	for try := range b.Attempts {
+		if try > 0 {
+			if serr := b.sleep(ctx, try); serr != nil {
 				return "", serr
 			}
 		}
-		if d.Limiter != nil {
+		if paced && d.Limiter != nil {
 			if lerr := d.Limiter.Wait(ctx); lerr != nil {
 				return "", fmt.Errorf("wait for send rate: %w", lerr)
 			}
 		}
 		var id string
-		id, err = d.Mailer.Send(ctx, msg)
+		id, err = attempt(ctx)
 		if err == nil || errors.Is(err, ErrRejected) {
 			return id, err
 		}

@@ -53,16 +53,16 @@ func (s *Service) RecordFeedback(ctx context.Context, f Feedback) error {
 		now := s.Now().UTC()
 		err = s.commitAfterLedger(ctx, subscriber, withdrawRetry, func(ledger []Event) (Write, error) {
 			w := Write{
-				Events: []Event{{Subscriber: subscriber, Type: EventSuppressed, At: now, Email: email, Method: method}},
+				Events: []Event{{Subscriber: subscriber, ID: NewEventID(now), Type: EventSuppressed, At: now, Email: email, Method: method}},
 				Claims: []ClaimRecord{{Key: "feedback#" + digest(f.ID, subscriber), ExpiresAt: now.Add(FeedbackDedupeTTL)}},
 			}
 			if method == MethodComplaint {
 				purposes, magnets := consentedPurposes(ledger)
 				for i, p := range purposes {
-					w.Events = append(w.Events, Event{Subscriber: subscriber, Type: EventWithdrawn, At: now, Magnet: magnets[i], Purpose: p, Email: email, Method: MethodComplaint})
+					w.Events = append(w.Events, Event{Subscriber: subscriber, ID: NewEventID(now), Type: EventWithdrawn, At: now, Magnet: magnets[i], Purpose: p, Email: email, Method: MethodComplaint})
 				}
 			}
-			return w, nil
+			return s.withNotifications(ctx, w), nil
 		})
 		if err != nil && !errors.Is(err, ErrClaimTaken) {
 			return fmt.Errorf("record %s: %w", f.Kind, err)

@@ -60,6 +60,10 @@ type Service struct {
 	// slash; emailed links start with it.
 	BaseURL string
 	Now     func() time.Time
+	// Notify queues a webhook notification (JobNotify) with every
+	// withdrawal, objection, permanent bounce and complaint; set it when a
+	// webhook is configured, and give the Deliverer a Notifier.
+	Notify bool
 	// Kick, if set, is called after a write that queued delivery jobs (the
 	// local dispatcher uses it to deliver at once; on AWS the table's stream
 	// does this).

@@ -97,11 +97,12 @@ func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence)
 		if !MarketingStatus(ledger, t.Purpose).Consented() {
 			return Write{}, nil
 		}
-		return Write{Events: []Event{{
-			Subscriber: t.Subscriber, Type: EventWithdrawn, At: s.Now().UTC(), Magnet: t.Magnet.ID, Purpose: t.Purpose,
+		now := s.Now().UTC()
+		return s.withNotifications(ctx, Write{Events: []Event{{
+			Subscriber: t.Subscriber, ID: NewEventID(now), Type: EventWithdrawn, At: now, Magnet: t.Magnet.ID, Purpose: t.Purpose,
 			Email: lastEmail(ledger), Method: method,
 			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-		}}}, nil
+		}}}), nil
 	})
 	if err != nil {
 		return t, fmt.Errorf("record withdrawal: %w", err)

@@ -34,6 +34,12 @@ func Load(ctx context.Context, client API, signingSecretID, subjectSecretID stri
 	return keys, nil
 }
 
+// String returns the string value of secret id (e.g. the webhook signing
+// secret).
+func String(ctx context.Context, client API, id string) (string, error) {
+	return secretString(ctx, client, id)
+}
+
 func secretString(ctx context.Context, client API, id string) (string, error) {
 	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/unbundled/unbundled/shared/secretkeys"
 	"github.com/unbundled/unbundled/shared/sesmail"
 	"github.com/unbundled/unbundled/shared/web"
+	"github.com/unbundled/unbundled/shared/webhook"
 )
 
 // App is a wired function instance.
@@ -70,6 +71,7 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 		Wordings: store,
 		Counters: store,
 		Limits:   cfg.Limits,
+		Notify:   cfg.WebhookURL != "",
 		Keys:     keys,
 		BaseURL:  cfg.PublicBaseURL,
 		Now:      time.Now,
@@ -80,17 +82,29 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	}, nil
 }
 
-// Deliverer sends queued jobs through SES at the configured pace. The SDK's
-// own retries are off: the deliverer's bounded, jittered backoff handles
-// throttling and records the outcome.
-func (a *App) Deliverer() *consent.Deliverer {
+// Deliverer sends queued jobs through SES at the configured pace, and
+// notifications to the webhook if one is configured (only the delivering
+// functions read its secret). The SDK's own retries are off: the
+// deliverer's bounded, jittered backoff handles throttling and records the
+// outcome.
+func (a *App) Deliverer(ctx context.Context) (*consent.Deliverer, error) {
 	client := sesv2.NewFromConfig(a.aws, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
-	return &consent.Deliverer{
+	d := &consent.Deliverer{
 		Service: a.Service,
 		Jobs:    a.jobs,
 		Mailer:  sesmail.New(client, sesmail.Options{ConfigurationSetName: a.Config.ConfigurationSet}),
 		Limiter: rate.NewLimiter(rate.Limit(a.Config.MaxSendRate), 1),
 	}
+	if a.Config.WebhookURL != "" {
+		secret, err := secretkeys.String(ctx, secretsmanager.NewFromConfig(a.aws), a.Config.WebhookSecret)
+		if err != nil {
+			return nil, fmt.Errorf("webhook secret: %w", err)
+		}
+		if d.Notifier, err = webhook.New(a.Config.WebhookURL, []byte(secret), nil); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // ServeRoutes is the whole main of an HTTP function: it wires the app at
