@@ -57,7 +57,8 @@ const (
 // All times are server UTC. The evidence fields (wording, policy, frequency,
 // controller, source IP, user agent, request id) record what the person was
 // shown and how the request reached us; nothing here comes from the client
-// except the address, the name and the checkbox itself.
+// except the address, the name, the subscriber type and organisation the
+// person states, and the checkbox itself.
 type Event struct {
 	Subscriber string    `json:"subscriber"`
 	Seq        int       `json:"seq"`
@@ -72,7 +73,17 @@ type Event struct {
 	Purpose string `json:"purpose,omitempty"`
 	Email   string `json:"email"`
 	Name    string `json:"name,omitempty"`
-	Method  string `json:"method"`
+	// SubscriberType is, on a `signup` event for a magnet that asks
+	// (magnet.Magnet.AskSubscriberType), who the person said they sign up
+	// as: one of SubscriberTypes. It is empty where the form did not ask
+	// (and on events recorded before it existed): an individual.
+	SubscriberType string `json:"subscriber_type,omitempty"`
+	// Organisation is, on a `signup` event with SubscriberType
+	// SubscriberCompany, the organisation and the person's role there;
+	// zero otherwise. It is a value, not a pointer, so events stay
+	// comparable with ==; omitzero leaves it out of the JSON when zero.
+	Organisation Organisation `json:"organisation,omitzero"`
+	Method       string       `json:"method"`
 	// WordingVersion is the archived wording version id (see WordingVersion)
 	// that Wording, PrivacyPolicyURL, Frequency and Controller came from.
 	WordingVersion   string `json:"wording_version,omitempty"`

@@ -64,8 +64,15 @@ func (s *Service) idempotency(req SignupRequest, m magnet.Magnet, ledger []Event
 			epoch = e.Seq
 		}
 	}
+	fingerprint := []string{email, magnetID, name, fmt.Sprint(req.Consent), version}
+	if req.SubscriberType != "" {
+		// Only where the form asks, so fingerprints of other sign-ups stay
+		// as they were.
+		o := req.Organisation
+		fingerprint = append(fingerprint, req.SubscriberType, o.Name, o.Role, o.Number, o.Kind)
+	}
 	k := signupKeys{
-		fingerprint: digest(email, magnetID, name, fmt.Sprint(req.Consent), version),
+		fingerprint: digest(fingerprint...),
 		dedupe:      "dedupe#" + digest(subscriber, magnetID, fmt.Sprint(req.Consent), fmt.Sprint(epoch)),
 		limited:     "limited#" + digest(subscriber, magnetID, fmt.Sprint(req.Consent), version, fmt.Sprint(epoch)),
 	}

@@ -58,19 +58,43 @@ var (
 // Every error is a *NameError (ErrNameTooLong or ErrNameChars) and matches
 // ErrBadName.
 func CheckName(raw string) (string, error) {
-	if !utf8.ValidString(raw) {
-		return "", ErrNameChars
-	}
-	name := strings.TrimSpace(raw)
-	if name == "" {
-		return "", nil
-	}
-	if utf8.RuneCountInString(name) > MaxNameLength {
+	switch name, fault := inertText(raw, MaxNameLength, nil); fault {
+	case textTooLong:
 		return "", ErrNameTooLong
-	}
-	runes := []rune(name)
-	if unicode.Is(unicode.M, runes[0]) || isNameHyphen(runes[0]) {
+	case textChars:
 		return "", ErrNameChars
+	default:
+		return name, nil
+	}
+}
+
+// textFault is why inertText refused its input.
+type textFault int
+
+const (
+	textOK textFault = iota
+	textTooLong
+	textChars
+)
+
+// inertText applies the rules CheckName documents to raw, with a limit of
+// max characters, and also accepts the runes extra allows (nil allows
+// none): it is the one check behind names, organisation names and roles
+// (see subscriber.go). It returns raw trimmed, or the fault.
+func inertText(raw string, max int, extra func(rune) bool) (string, textFault) {
+	if !utf8.ValidString(raw) {
+		return "", textChars
+	}
+	text := strings.TrimSpace(raw)
+	if text == "" {
+		return "", textOK
+	}
+	if utf8.RuneCountInString(text) > max {
+		return "", textTooLong
+	}
+	runes := []rune(text)
+	if unicode.Is(unicode.M, runes[0]) || isNameHyphen(runes[0]) {
+		return "", textChars
 	}
 	hasLetter := false
 	for i, r := range runes {
@@ -80,20 +104,21 @@ func CheckName(raw string) (string, error) {
 		case unicode.Is(unicode.M, r), isNameHyphen(r), r == '\'', r == '’':
 		case r == ' ':
 			if runes[i-1] == ' ' { // runes[0] is never a space after trimming
-				return "", ErrNameChars
+				return "", textChars
 			}
 		case r == '.':
 			if lettersAfter(runes[i+1:]) >= 2 {
-				return "", ErrNameChars
+				return "", textChars
 			}
+		case extra != nil && extra(r):
 		default:
-			return "", ErrNameChars
+			return "", textChars
 		}
 	}
 	if !hasLetter {
-		return "", ErrNameChars
+		return "", textChars
 	}
-	return name, nil
+	return text, textOK
 }
 
 func isNameHyphen(r rune) bool { return r == '-' || r == '‐' }

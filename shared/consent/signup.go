@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/unbundled/unbundled/shared/magnet"
@@ -16,6 +17,12 @@ type SignupRequest struct {
 	Name    string
 	Consent bool   // true only if the unticked checkbox was ticked
 	Method  string // MethodForm or MethodJSON
+	// SubscriberType is who the person signs up as (one of SubscriberTypes;
+	// "" is SubscriberIndividual), and Organisation, for SubscriberCompany,
+	// the organisation and their role there. Only a magnet that asks
+	// (magnet.Magnet.AskSubscriberType) takes them; see CheckSubscriber.
+	SubscriberType string
+	Organisation   Organisation
 	// WordingVersion is the consent wording version the form was rendered
 	// with; empty means the magnet's current version.
 	WordingVersion string
@@ -42,7 +49,7 @@ const maxSignupRounds = 8
 // Idempotency-Key — and past the address's email cap a sign-up is recorded
 // once per window, marked DeliveryLimited, and sends nothing.
 func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
-	m, email, name, err := s.validate(req)
+	m, email, name, err := s.validate(&req)
 	if err != nil {
 		return err
 	}
@@ -88,6 +95,7 @@ func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.M
 	}
 	signup := base
 	signup.Type, signup.Method, signup.Name = EventSignup, req.Method, name
+	signup.SubscriberType, signup.Organisation = req.SubscriberType, req.Organisation
 	signup.ID = NewEventID(now)
 	events := []Event{signup}
 	var granted *Event
@@ -203,7 +211,11 @@ func (s *Service) ArchiveCurrentWordings(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) validate(req SignupRequest) (magnet.Magnet, string, string, error) {
+// validate checks req and returns its magnet, canonical address and
+// trimmed name, or a *ValidationError with a message per field. It sets
+// req's SubscriberType and Organisation to what the signup event records
+// (see CheckSubscriber).
+func (s *Service) validate(req *SignupRequest) (magnet.Magnet, string, string, error) {
 	fields := map[string]string{}
 	var m magnet.Magnet
 	switch id := strings.TrimSpace(req.Magnet); {
@@ -228,6 +240,11 @@ func (s *Service) validate(req SignupRequest) (magnet.Magnet, string, string, er
 		fields["name"] = bad.Message
 	} else if err != nil {
 		fields["name"] = ErrNameChars.Message
+	}
+	if _, known := fields["magnet"]; !known {
+		var problems map[string]string
+		req.SubscriberType, req.Organisation, problems = CheckSubscriber(m.AskSubscriberType, req.SubscriberType, req.Organisation)
+		maps.Copy(fields, problems)
 	}
 	if len(fields) > 0 {
 		return magnet.Magnet{}, "", "", &ValidationError{Fields: fields}

@@ -113,6 +113,19 @@ type eventItem struct {
 	SourceIP             string `dynamodbav:"source_ip,omitempty"`
 	UserAgent            string `dynamodbav:"user_agent,omitempty"`
 	RequestID            string `dynamodbav:"request_id,omitempty"`
+	// SubscriberType and Organisation (a map: name, role, number, kind)
+	// are set on a signup event only where the form asked; absent
+	// otherwise.
+	SubscriberType string            `dynamodbav:"subscriber_type,omitempty"`
+	Organisation   *organisationItem `dynamodbav:"organisation,omitempty"`
+}
+
+// organisationItem is consent.Organisation as stored.
+type organisationItem struct {
+	Name   string `dynamodbav:"name,omitempty"`
+	Role   string `dynamodbav:"role,omitempty"`
+	Number string `dynamodbav:"number,omitempty"`
+	Kind   string `dynamodbav:"kind,omitempty"`
 }
 
 // claimItem is a claim record; DynamoDB deletes it some time after
@@ -150,7 +163,7 @@ func wordingKey(id string) string            { return wordingPrefix + id }
 
 func toItem(e consent.Event) eventItem {
 	at := e.At.UTC().Format(timeLayout)
-	return eventItem{
+	it := eventItem{
 		PK: subscriberKey(e.Subscriber), SK: eventKey(e.Seq),
 		Type:       itemTypeEvent,
 		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet, Purpose: e.Purpose,
@@ -158,7 +171,12 @@ func toItem(e consent.Event) eventItem {
 		PrivacyPolicyURL: e.PrivacyPolicyURL, Frequency: e.Frequency, Controller: e.Controller,
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
 		ConfirmationRequired: e.ConfirmationRequired, Confirms: e.Confirms, Delivery: e.Delivery,
+		SubscriberType: e.SubscriberType,
 	}
+	if o := e.Organisation; o != (consent.Organisation{}) {
+		it.Organisation = &organisationItem{Name: o.Name, Role: o.Role, Number: o.Number, Kind: o.Kind}
+	}
+	return it
 }
 
 func (it eventItem) event() (consent.Event, error) {
@@ -166,13 +184,18 @@ func (it eventItem) event() (consent.Event, error) {
 	if err != nil {
 		return consent.Event{}, fmt.Errorf("event %s/%s: bad time: %w", it.PK, it.SK, err)
 	}
-	return consent.Event{
+	e := consent.Event{
 		Subscriber: it.Subscriber, Seq: it.Seq, ID: it.ID, Type: consent.EventType(it.EventType), At: at, Magnet: it.Magnet, Purpose: it.Purpose,
 		Email: it.Email, Name: it.Name, Method: it.Method, WordingVersion: it.WordingVersion, Wording: it.Wording,
 		PrivacyPolicyURL: it.PrivacyPolicyURL, Frequency: it.Frequency, Controller: it.Controller,
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,
 		ConfirmationRequired: it.ConfirmationRequired, Confirms: it.Confirms, Delivery: it.Delivery,
-	}, nil
+		SubscriberType: it.SubscriberType,
+	}
+	if o := it.Organisation; o != nil {
+		e.Organisation = consent.Organisation{Name: o.Name, Role: o.Role, Number: o.Number, Kind: o.Kind}
+	}
+	return e, nil
 }
 
 func eventsFromItems(items []map[string]types.AttributeValue) ([]consent.Event, error) {

@@ -55,6 +55,12 @@ type Magnet struct {
 	// active to confirm again when they tick the box under new wording;
 	// their earlier consent stands until they do. Only with double opt-in.
 	ReconfirmNewWording bool `json:"reconfirm_new_wording,omitempty"`
+	// AskSubscriberType (default false) makes the form ask who the person
+	// signs up as — an individual, a sole trader, a partnership, or for a
+	// company or public body (with its name, their role and its Companies
+	// House number) — and records the answer with the sign-up. Without it
+	// everyone is an individual and those fields are refused.
+	AskSubscriberType bool `json:"ask_subscriber_type,omitempty"`
 }
 
 // DefaultConfirmExpiry is how long confirm links work unless configured.

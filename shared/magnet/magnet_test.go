@@ -47,6 +47,7 @@ func TestParseNamesTheBadField(t *testing.T) {
 		{"unknown field", `{"magnets":[{` + valid + `,"frequncy":"weekly"}]}`, "frequncy"},
 		{"duplicate id", `{"magnets":[{` + valid + `},{` + valid + `}]}`, "used twice"},
 		{"no magnets", `{"magnets":[]}`, "at least one"},
+		{"subscriber type not a bool", `{"magnets":[{` + valid + `,"ask_subscriber_type":"yes"}]}`, "ask_subscriber_type"},
 		{"javascript download", `{"magnets":[{` + strings.Replace(valid, `"https://x.example/f.pdf"`, `"javascript:alert(1)"`, 1) + `}]}`, "download_url"},
 	}
 	for _, tt := range tests {
@@ -59,6 +60,24 @@ func TestParseNamesTheBadField(t *testing.T) {
 				t.Errorf("Parse error %q does not name %q", err, tt.wantField)
 			}
 		})
+	}
+}
+
+func TestAskSubscriberTypeDefaultsToFalse(t *testing.T) {
+	valid := `"id":"ebook","title":"T","description":"D","download_url":"https://x.example/f.pdf",` +
+		`"sender_name":"S","sender_email":"s@x.example","consent_wording":"W","frequency":"weekly",` +
+		`"privacy_policy_url":"https://x.example/p","controller":"C"`
+	for _, tt := range []struct {
+		extra string
+		want  bool
+	}{{"", false}, {`,"ask_subscriber_type":false`, false}, {`,"ask_subscriber_type":true`, true}} {
+		c, err := Parse([]byte(`{"magnets":[{` + valid + tt.extra + `}]}`))
+		if err != nil {
+			t.Fatalf("Parse with %q: %v", tt.extra, err)
+		}
+		if m, _ := c.Get("ebook"); m.AskSubscriberType != tt.want {
+			t.Errorf("with %q: AskSubscriberType got %v, want %v", tt.extra, m.AskSubscriberType, tt.want)
+		}
 	}
 }
 

@@ -23,7 +23,8 @@ import (
 var consentValues = map[string]bool{"yes": true, "on": true, "true": true}
 
 // signupFields are the fields a sign-up reads, from a form or a JSON object.
-var signupFields = []string{"email", "magnet", "name", "marketing_consent", "consent_version", honeypotField, stampField}
+var signupFields = []string{"email", "magnet", "name", "marketing_consent", "consent_version",
+	"subscriber_type", "organisation", "role", "company_number", "org_kind", honeypotField, stampField}
 
 // signupJSON is the JSON sign-up body. Names match exactly; other names are
 // refused.
@@ -35,6 +36,13 @@ type signupJSON struct {
 	ConsentVersion   string         `json:"consent_version"`
 	Website          string         `json:"website"`    // honeypotField
 	FormStamp        string         `json:"form_stamp"` // stampField
+	// The subscriber fields, only for magnets that ask (see
+	// consent.CheckSubscriber).
+	SubscriberType string `json:"subscriber_type"`
+	Organisation   string `json:"organisation"`
+	Role           string `json:"role"`
+	CompanyNumber  string `json:"company_number"`
+	OrgKind        string `json:"org_kind"`
 }
 
 // signupForm is a decoded sign-up: the request for the service, and the trap
@@ -71,7 +79,10 @@ func decodeSignup(r *http.Request, mediaType string) (signupForm, error) {
 			SignupRequest: consent.SignupRequest{
 				Email: f.Get("email"), Magnet: f.Get("magnet"), Name: f.Get("name"),
 				Consent: consentValues[f.Get("marketing_consent")], Method: consent.MethodForm,
-				WordingVersion: f.Get("consent_version"),
+				WordingVersion: f.Get("consent_version"), SubscriberType: f.Get("subscriber_type"),
+				Organisation: consent.Organisation{
+					Name: f.Get("organisation"), Role: f.Get("role"), Number: f.Get("company_number"), Kind: f.Get("org_kind"),
+				},
 			},
 			Honeypot: f.Get(honeypotField), Stamp: f.Get(stampField),
 		}, nil
@@ -103,7 +114,8 @@ func decodeSignupJSON(body io.Reader) (signupForm, error) {
 	return signupForm{
 		SignupRequest: consent.SignupRequest{
 			Email: in.Email, Magnet: in.Magnet, Name: in.Name, Consent: jsonConsent(in.MarketingConsent),
-			Method: consent.MethodJSON, WordingVersion: in.ConsentVersion,
+			Method: consent.MethodJSON, WordingVersion: in.ConsentVersion, SubscriberType: in.SubscriberType,
+			Organisation: consent.Organisation{Name: in.Organisation, Role: in.Role, Number: in.CompanyNumber, Kind: in.OrgKind},
 		},
 		Honeypot: in.Website, Stamp: in.FormStamp,
 	}, nil
@@ -118,7 +130,7 @@ func jsonError(err error, fallback string) error {
 	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):
 		return invalid(fieldName(syn.JSONPointer.LastToken()), "This name appears more than once; send it once.")
 	case errors.As(err, &sem) && errors.Is(sem.Err, json.ErrUnknownName):
-		return invalid(fieldName(sem.JSONPointer.LastToken()), "Unknown name; send only email, magnet, name, marketing_consent and consent_version, spelt exactly so.")
+		return invalid(fieldName(sem.JSONPointer.LastToken()), "Unknown name; send only email, magnet, name, marketing_consent, consent_version and, where the form asks who you sign up as, subscriber_type, organisation, role, company_number and org_kind, spelt exactly so.")
 	case errors.As(err, &sem) && sem.JSONPointer != "":
 		return invalid(fieldName(firstToken(sem.JSONPointer)), "Send this as a string.")
 	default:

@@ -23,12 +23,20 @@ func testRoundTrip(t *testing.T, s consent.Store) {
 	pending.ConfirmationRequired = true
 	limited := event(subA, 1, consent.EventSignup, t0, "guide")
 	limited.Delivery = consent.DeliveryLimited
+	limited.SubscriberType = consent.SubscriberCompany
+	limited.Organisation = consent.Organisation{Name: "Smith & Jones (UK) Ltd", Role: "Head of IT, EMEA", Number: "SC012345", Kind: consent.OrgRegistered}
+	soleTrader := event(subA, 5, consent.EventSignup, t0.Add(3*time.Hour), "guide")
+	soleTrader.SubscriberType = consent.SubscriberSoleTrader
+	publicBody := event(subA, 6, consent.EventSignup, t0.Add(4*time.Hour), "guide")
+	publicBody.SubscriberType = consent.SubscriberCompany
+	publicBody.Organisation = consent.Organisation{Name: "Cyngor Sir Ynys Môn", Role: "Swyddog caffael", Kind: consent.OrgPublicBody}
 	pending.Purpose = "marketing:acme-ltd"
 	confirmed := consent.Event{Subscriber: subA, Seq: 4, ID: "e4", Type: consent.EventConfirmed, At: t0.Add(2 * time.Hour), Magnet: "guide", Method: consent.MethodConfirmLink, Confirms: pending.ID}
-	want := []consent.Event{limited, pending, minimal, confirmed}
+	want := []consent.Event{limited, pending, minimal, confirmed, soleTrader, publicBody}
 	mustAppend(t, s, want[0], want[1]) // one multi-event append
 	mustAppend(t, s, want[2])          // and a single one
 	mustAppend(t, s, want[3])
+	mustAppend(t, s, want[4], want[5])
 	if diff := sameEvents(mustLedger(t, s, subA), want); diff != "" {
 		t.Errorf("Ledger after appends: %s", diff)
 	}
