@@ -255,6 +255,29 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		}
 	})
 
+	t.Run("the operator's IAM-authorised may-email", func(t *testing.T) {
+		r := s.request(t, request{
+			fixture: "admin_iam.json", method: "POST", target: "/admin/may-email",
+			body: `{"addresses":["` + ann + `","` + bob + `"]}`,
+		})
+		if r.status != http.StatusOK || r.function != "AdminFunction" {
+			t.Fatalf("POST /admin/may-email: got %d from %s, want 200 from AdminFunction\n%s", r.status, r.function, r.body)
+		}
+		var got struct {
+			Decisions []struct {
+				Address, Basis, Reason string
+				Allowed                bool
+			}
+		}
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Decisions) != 2 || got.Decisions[0].Allowed || !strings.HasPrefix(got.Decisions[0].Reason, "withdrawn ") ||
+			got.Decisions[1].Basis != "none" || !strings.HasPrefix(got.Decisions[1].Reason, "no consent recorded") {
+			t.Errorf("decisions: got %+v, want ann withdrawn (one-click) and bob never consented", got.Decisions)
+		}
+	})
+
 	t.Run("links from the API domain without PUBLIC_BASE_URL", func(t *testing.T) {
 		const carol = "carol.lambda@example.com"
 		fn := s.routes["POST /signup"]

@@ -425,6 +425,7 @@ type request struct {
 	method  string
 	target  string     // path, with an optional query
 	form    url.Values // if non-nil, replaces the fixture's body
+	body    string     // if set, replaces the fixture's body (e.g. JSON)
 	// header sets (or, with "", removes) headers; names in lower case as
 	// API Gateway sends them.
 	header map[string]string
@@ -477,8 +478,11 @@ func (s *stack) invoke(t *testing.T, p *rie.Process, req request) response {
 			ev.Headers[k] = v
 		}
 	}
-	if req.form != nil {
-		ev.Body = req.form.Encode()
+	if req.form != nil || req.body != "" {
+		ev.Body = req.body
+		if req.form != nil {
+			ev.Body = req.form.Encode()
+		}
 		if ev.IsBase64Encoded {
 			ev.Body = base64.StdEncoding.EncodeToString([]byte(ev.Body))
 		}
