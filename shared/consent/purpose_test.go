@@ -107,3 +107,72 @@ func TestLegacyPerMagnetEventsMapToTheControllerPurpose(t *testing.T) {
 		t.Errorf("another controller's purpose: got %s, want none", other.State)
 	}
 }
+
+// A magnet may ask for a narrower purpose of its controller: its one-click
+// unsubscribe stops only that; "stop all marketing from <controller>" stops
+// every purpose of the controller.
+func TestNarrowerPurpose(t *testing.T) {
+	f := newFixture(t)
+	twoMagnets(t, f)
+	var file struct{ Magnets []magnet.Magnet }
+	if err := json.Unmarshal(f.catalogJSON, &file); err != nil {
+		t.Fatal(err)
+	}
+	general := file.Magnets[0]
+	general.DoubleOptIn = new(false)
+	tips := general
+	tips.ID, tips.Title, tips.Purpose = "seo-guide", "The SEO Guide", &magnet.Purpose{ID: "seo-tips", Name: "weekly SEO tips"}
+	data, _ := json.Marshal(map[string]any{"magnets": []magnet.Magnet{general, tips}})
+	catalog, err := magnet.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Catalog = catalog
+	ctx := context.Background()
+	for _, id := range []string{magnetID, "seo-guide"} {
+		req := signupReq("ann@example.com", true)
+		req.Magnet = id
+		if err := f.svc.Signup(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	narrow := consenttest.SamplePurpose + "/seo-tips"
+	events := f.ledger(t, "ann@example.com")
+	if got, want := types(events), "signup,granted,signup,granted"; got != want {
+		t.Fatalf("ledger: got %s, want %s (two purposes, two grants)", got, want)
+	}
+	if events[3].Purpose != narrow {
+		t.Errorf("seo-guide grant purpose: got %q, want %q", events[3].Purpose, narrow)
+	}
+	sent := f.mailer.Sent()
+	tipsToken := unsubscribeToken(t, sent[1])
+	if _, err := f.svc.Withdraw(ctx, tipsToken, consent.MethodOneClick, ev); err != nil {
+		t.Fatal(err)
+	}
+	events = f.ledger(t, "ann@example.com")
+	if st := consent.MarketingStatus(events, narrow); st.State != consent.StateWithdrawn {
+		t.Errorf("narrow purpose after its one-click: %s, want withdrawn", st.State)
+	}
+	if st := consent.MarketingStatus(events, consenttest.SamplePurpose); st.State != consent.StateActive {
+		t.Errorf("controller-wide purpose after the narrow one-click: %s, want still active", st.State)
+	}
+	// Re-grant the narrow purpose, then stop everything from the controller.
+	f.now = t0.Add(time.Hour)
+	req := signupReq("ann@example.com", true)
+	req.Magnet = "seo-guide"
+	if err := f.svc.Signup(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.WithdrawController(ctx, tipsToken, consent.MethodUnsubscribePage, ev); err != nil {
+		t.Fatal(err)
+	}
+	events = f.ledger(t, "ann@example.com")
+	for _, p := range []string{narrow, consenttest.SamplePurpose} {
+		if st := consent.MarketingStatus(events, p); st.State != consent.StateWithdrawn {
+			t.Errorf("%s after stopping all marketing: %s, want withdrawn", p, st.State)
+		}
+	}
+	if d := consent.Decide(events, narrow); d.Allowed || d.Reason != "withdrawn 2026-11-28 by the unsubscribe page" {
+		t.Errorf("decision for the narrow purpose: %+v", d)
+	}
+}

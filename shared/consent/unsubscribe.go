@@ -3,6 +3,8 @@ package consent
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/unbundled/unbundled/shared/magnet"
 )
@@ -15,9 +17,9 @@ type UnsubscribeTarget struct {
 	Subscriber string
 	// Magnet is the magnet whose email carried the link.
 	Magnet magnet.Magnet
-	// Purpose is what unsubscribing withdraws: the purpose that email was
-	// sent under — by default marketing email from the magnet's controller,
-	// shared by all of the controller's magnets.
+	// Purpose is what one-click unsubscribing withdraws: the purpose that
+	// email was sent under — by default marketing email from the magnet's
+	// controller, shared by all of the controller's magnets.
 	Purpose string
 	// MaskedEmail lets the owner recognise the address ("j•••@e•••.com")
 	// without showing it to whoever holds the link.
@@ -81,11 +83,23 @@ func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (Unsubscr
 	return t, nil
 }
 
-// Withdraw withdraws marketing consent for the token's subscriber and magnet
-// by appending a `withdrawn` event. It is idempotent: if consent is not
-// currently given (already withdrawn, or never granted) nothing is written
-// and it still succeeds, so replays and double clicks are harmless.
+// Withdraw withdraws marketing consent for the purpose the token's email
+// was sent under by appending a `withdrawn` event — the one-click
+// unsubscribe. It is idempotent: if consent is not currently given
+// (already withdrawn, or never granted) nothing is written and it still
+// succeeds, so replays and double clicks are harmless.
 func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence) (UnsubscribeTarget, error) {
+	return s.withdraw(ctx, tok, method, ev, false)
+}
+
+// WithdrawController withdraws every consent that stands for the token's
+// controller — its controller-wide purpose and any narrower ones: "stop
+// all marketing from <controller>". Idempotent like Withdraw.
+func (s *Service) WithdrawController(ctx context.Context, tok, method string, ev Evidence) (UnsubscribeTarget, error) {
+	return s.withdraw(ctx, tok, method, ev, true)
+}
+
+func (s *Service) withdraw(ctx context.Context, tok, method string, ev Evidence, all bool) (UnsubscribeTarget, error) {
 	t, err := s.CheckUnsubscribeToken(tok)
 	if err != nil {
 		return t, err
@@ -94,18 +108,43 @@ func (s *Service) Withdraw(ctx context.Context, tok, method string, ev Evidence)
 		if _, configured := s.Catalog.Get(t.Magnet.ID); !configured {
 			t.Purpose = retiredPurpose(ledger, t.Magnet.ID)
 		}
-		if !MarketingStatus(ledger, t.Purpose).Consented() {
-			return Write{}, nil
+		purposes := []string{t.Purpose}
+		if all {
+			purposes = controllerPurposes(ledger, t.Purpose)
 		}
 		now := s.Now().UTC()
-		return s.withNotifications(ctx, Write{Events: []Event{{
-			Subscriber: t.Subscriber, ID: NewEventID(now), Type: EventWithdrawn, At: now, Magnet: t.Magnet.ID, Purpose: t.Purpose,
-			Email: lastEmail(ledger), Method: method,
-			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-		}}}), nil
+		var w Write
+		for _, p := range purposes {
+			if !MarketingStatus(ledger, p).Consented() {
+				continue
+			}
+			w.Events = append(w.Events, Event{
+				Subscriber: t.Subscriber, ID: NewEventID(now), Type: EventWithdrawn, At: now, Magnet: t.Magnet.ID, Purpose: p,
+				Email: lastEmail(ledger), Method: method,
+				SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
+			})
+		}
+		return s.withNotifications(ctx, w), nil
 	})
 	if err != nil {
 		return t, fmt.Errorf("record withdrawal: %w", err)
 	}
 	return t, nil
+}
+
+// controllerPurposes lists the purposes in ledger that belong to the
+// controller purpose's controller, with purpose itself first.
+func controllerPurposes(ledger []Event, purpose string) []string {
+	controller, _, _ := strings.Cut(purpose, "/")
+	ps := []string{purpose}
+	if controller != purpose {
+		ps = append(ps, controller)
+	}
+	for _, e := range ledger {
+		p := EventPurpose(ledger, e)
+		if e.Type == EventGranted && magnet.WithinController(p, controller) && !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }

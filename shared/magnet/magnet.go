@@ -61,6 +61,11 @@ type Magnet struct {
 	// House number) — and records the answer with the sign-up. Without it
 	// everyone is an individual and those fields are refused.
 	AskSubscriberType bool `json:"ask_subscriber_type,omitempty"`
+	// Purpose (optional) narrows what the checkbox asks for to one named
+	// kind of marketing from the controller ("weekly SEO tips") instead of
+	// all of it. Unsubscribing from its emails stops only that, unless the
+	// person chooses "stop all marketing from <controller>".
+	Purpose *Purpose `json:"purpose,omitempty"`
 }
 
 // DefaultConfirmExpiry is how long confirm links work unless configured.
@@ -79,10 +84,39 @@ func (m Magnet) ReconfirmsNewWording() bool { return m.RequiresConfirmation() &&
 // "marketing:" and the controller's name (its text up to the first comma)
 // as a slug ("Acme Ltd, 1 High St" → "marketing:acme-ltd");
 // ControllerPurpose gives the same for any controller text.
-func (m Magnet) PurposeID() string { return ControllerPurpose(m.Controller) }
+//
+// A magnet with a narrower Purpose asks for "<controller purpose>/<id>"
+// ("marketing:acme-ltd/seo-tips"): a purpose of the same controller, so
+// "stop all marketing from Acme" stops it too.
+func (m Magnet) PurposeID() string {
+	if m.Purpose != nil {
+		return ControllerPurpose(m.Controller) + "/" + m.Purpose.ID
+	}
+	return ControllerPurpose(m.Controller)
+}
 
 // PurposeName says the purpose in words, for people.
-func (m Magnet) PurposeName() string { return "marketing email from " + ControllerName(m.Controller) }
+func (m Magnet) PurposeName() string {
+	if m.Purpose != nil {
+		return m.Purpose.Name + " from " + ControllerName(m.Controller)
+	}
+	return "marketing email from " + ControllerName(m.Controller)
+}
+
+// Purpose is a narrower kind of marketing a magnet's checkbox asks for.
+type Purpose struct {
+	// ID is 1-63 characters of a-z, 0-9 and '-', unique within the
+	// controller; Name says it for people ("weekly SEO tips").
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// WithinController reports whether purpose belongs to the controller whose
+// controller-wide purpose is controllerPurpose: it is that purpose or a
+// narrower one of it.
+func WithinController(purpose, controllerPurpose string) bool {
+	return purpose == controllerPurpose || strings.HasPrefix(purpose, controllerPurpose+"/")
+}
 
 // ControllerPurpose is the id of the controller-wide marketing purpose of
 // the controller the text controller describes.
@@ -242,6 +276,14 @@ func (m Magnet) validate() []error {
 	for field, v := range map[string]string{"description": m.Description, "consent_wording": m.ConsentWording, "controller": m.Controller} {
 		if v == "" {
 			fail(field, "is required")
+		}
+	}
+	if p := m.Purpose; p != nil {
+		if !idPattern.MatchString(p.ID) {
+			fail("purpose.id", "must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
+		}
+		if n := strings.TrimSpace(p.Name); n == "" || len(n) > 100 || hasControl(n) {
+			fail("purpose.name", "is required: one line of at most 100 bytes, e.g. \"weekly SEO tips\"")
 		}
 	}
 	if m.Controller != "" && slug(m.Controller) == "" {

@@ -98,3 +98,21 @@ func TestPurposeIDIsControllerWide(t *testing.T) {
 		t.Errorf("two magnets of one controller have different purposes: %q, %q", a.PurposeID(), b.PurposeID())
 	}
 }
+
+func TestNarrowerPurpose(t *testing.T) {
+	m := Magnet{Controller: "Acme Ltd, 1 High St", Purpose: &Purpose{ID: "seo-tips", Name: "weekly SEO tips"}}
+	if got, want := m.PurposeID(), "marketing:acme-ltd/seo-tips"; got != want {
+		t.Errorf("PurposeID: got %q, want %q", got, want)
+	}
+	if got, want := m.PurposeName(), "weekly SEO tips from Acme Ltd"; got != want {
+		t.Errorf("PurposeName: got %q, want %q", got, want)
+	}
+	for purpose, want := range map[string]bool{
+		"marketing:acme-ltd": true, "marketing:acme-ltd/seo-tips": true,
+		"marketing:acme-ltd-travel": false, "marketing:acme": false,
+	} {
+		if got := WithinController(purpose, "marketing:acme-ltd"); got != want {
+			t.Errorf("WithinController(%q): got %v, want %v", purpose, got, want)
+		}
+	}
+}

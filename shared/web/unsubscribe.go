@@ -14,9 +14,25 @@ type unsubscribeData struct {
 	Magnet magnet.Magnet
 	// Controller names who the purpose belongs to: unsubscribing stops all
 	// marketing email from them, not only this magnet's.
-	Controller  string
+	Controller string
+	// Narrow is set when the magnet asked for a narrower purpose
+	// (PurposeName): the page then offers "stop all marketing from
+	// Controller" first and "stop only PurposeName" second.
+	Narrow      bool
+	PurposeName string
+	// All: what was withdrawn was everything from Controller.
+	All         bool
 	MaskedEmail string
 	Action      string
+}
+
+// purposeName says a narrower purpose without its controller ("weekly SEO
+// tips"); "" for the controller-wide one.
+func purposeName(m magnet.Magnet) string {
+	if m.Purpose == nil {
+		return ""
+	}
+	return m.Purpose.Name
 }
 
 // controllerOf names the controller whose marketing an unsubscribe stops
@@ -37,7 +53,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
+	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, PurposeName: purposeName(t.Magnet), MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
 }
 
 // linkOptions answers OPTIONS on emailed links (sent by some scanners and
@@ -55,7 +71,7 @@ func (s *Server) linkOptions(w http.ResponseWriter, r *http.Request) {
 // Sec-Fetch-Site) is taken from anywhere; every other post only from this
 // service's own pages (403 otherwise).
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	if err := readLinkForm(r, "List-Unsubscribe", "confirm"); err != nil {
+	if err := readLinkForm(r, "List-Unsubscribe", "confirm", "scope"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -78,12 +94,19 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errBadLink)
 		return
 	}
-	t, err := s.Service.Withdraw(r.Context(), tok, method, evidence(r))
+	// One-click withdraws the purpose the email was sent under; the page's
+	// first button ("stop all marketing", the default) everything from the
+	// controller, its second (scope=purpose) only the narrower purpose.
+	withdraw, all := s.Service.WithdrawController, true
+	if oneClick || r.PostForm.Get("scope") == "purpose" {
+		withdraw, all = s.Service.Withdraw, false
+	}
+	t, err := withdraw(r.Context(), tok, method, evidence(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet)})
+	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, All: all, PurposeName: purposeName(t.Magnet)})
 }
 
 // readLinkForm reads the form posted to an emailed link into r.PostForm and
