@@ -48,6 +48,9 @@ func TestParseNamesTheBadField(t *testing.T) {
 		{"duplicate id", `{"magnets":[{` + valid + `},{` + valid + `}]}`, "used twice"},
 		{"no magnets", `{"magnets":[]}`, "at least one"},
 		{"subscriber type not a bool", `{"magnets":[{` + valid + `,"ask_subscriber_type":"yes"}]}`, "ask_subscriber_type"},
+		{"purpose with a bad id", `{"magnets":[{` + valid + `,"purpose":{"id":"SEO tips","name":"weekly SEO tips"}}]}`, "purpose.id"},
+		{"purpose without a name", `{"magnets":[{` + valid + `,"purpose":{"id":"seo-tips"}}]}`, "purpose.name"},
+		{"controller without letters", `{"magnets":[{` + strings.Replace(valid, `"controller":"C"`, `"controller":"--"`, 1) + `}]}`, "controller"},
 		{"javascript download", `{"magnets":[{` + strings.Replace(valid, `"https://x.example/f.pdf"`, `"javascript:alert(1)"`, 1) + `}]}`, "download_url"},
 	}
 	for _, tt := range tests {
