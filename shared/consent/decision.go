@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/unbundled/unbundled/shared/magnet"
 )
 
 // Basis is the ground on which marketing email may be sent to a person for
@@ -74,11 +76,11 @@ func Decide(ledger []Event, purpose string) Decision {
 // *ValidationError.
 func (s *Service) MayEmail(ctx context.Context, address, purpose string) (Decision, error) {
 	if purpose == "" {
-		purposes := s.Purposes()
-		if len(purposes) != 1 {
-			return Decision{}, &ValidationError{Fields: map[string]string{"purpose": fmt.Sprintf("Name the purpose: the configuration has %d (%v).", len(purposes), purposes)}}
+		controllers := s.ControllerPurposes()
+		if len(controllers) != 1 {
+			return Decision{}, &ValidationError{Fields: map[string]string{"purpose": fmt.Sprintf("Name the purpose: the configuration has %d controllers (%v).", len(controllers), controllers)}}
 		}
-		purpose = purposes[0]
+		purpose = controllers[0]
 	}
 	ledger, err := s.LedgerFor(ctx, address)
 	if err != nil {
@@ -87,13 +89,13 @@ func (s *Service) MayEmail(ctx context.Context, address, purpose string) (Decisi
 	return Decide(ledger, purpose), nil
 }
 
-// Purposes lists the purposes the configured magnets ask consent for, in
-// catalog order, each once.
-func (s *Service) Purposes() []string {
+// ControllerPurposes lists the controller-wide marketing purposes of the
+// configured magnets' controllers, in catalog order, each once.
+func (s *Service) ControllerPurposes() []string {
 	var ps []string
 	for _, m := range s.Catalog.All() {
-		if !slices.Contains(ps, m.PurposeID()) {
-			ps = append(ps, m.PurposeID())
+		if p := magnet.ControllerPurpose(m.Controller); !slices.Contains(ps, p) {
+			ps = append(ps, p)
 		}
 	}
 	return ps
