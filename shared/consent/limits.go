@@ -30,11 +30,13 @@ type Limits struct {
 // per 24 hours, 20 sign-ups per source per 10 minutes.
 var DefaultLimits = Limits{EmailsPerAddress: 3, EmailWindow: 24 * time.Hour, SignupsPerSource: 20, SourceWindow: 10 * time.Minute}
 
-// checkSource counts one request from sourceIP and returns a
+// CheckSource counts one request from sourceIP and returns a
 // *RateLimitError once the source is over its limit for the current window.
+// Sign-ups and withdrawal-link requests call it themselves; the web layer
+// calls it for posts it drops as bots, so a bot is slowed down like anyone.
 // Requests without a parseable source IP are not limited here (they cannot
 // come through API Gateway or the local server's socket).
-func (s *Service) checkSource(ctx context.Context, sourceIP string) error {
+func (s *Service) CheckSource(ctx context.Context, sourceIP string) error {
 	l := s.Limits
 	if l.SignupsPerSource <= 0 || l.SourceWindow <= 0 {
 		return nil

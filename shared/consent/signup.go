@@ -53,7 +53,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkSource(ctx, req.SourceIP); err != nil {
+	if err := s.CheckSource(ctx, req.SourceIP); err != nil {
 		return err
 	}
 	version, err := s.wordingFor(ctx, m, strings.TrimSpace(req.WordingVersion), req.Consent)

@@ -33,7 +33,7 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string, ev
 	if err != nil {
 		return &ValidationError{Fields: map[string]string{"email": "Enter a valid email address, like name@example.com."}}
 	}
-	if err := s.checkSource(ctx, ev.SourceIP); err != nil {
+	if err := s.CheckSource(ctx, ev.SourceIP); err != nil {
 		return err
 	}
 	subscriber := s.Keys.Subject.SubscriberID(email)

@@ -42,6 +42,12 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	if reason := s.trapReason(in); reason != "" {
 		s.logTrapped(r, reason, m, known)
+		// A trapped post counts against its source like a real one, so a
+		// bot that keeps filling the honeypot is slowed down too.
+		if err := s.Service.CheckSource(r.Context(), req.SourceIP); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		s.accepted(w, r, m)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/token"
 	"github.com/unbundled/unbundled/shared/web"
 )
@@ -167,5 +168,22 @@ func TestSignupTraps(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A bot that keeps filling the honeypot is counted against its source like
+// anyone else: past the limit it gets 429, and still nothing is stored.
+func TestTrappedPostsCountAgainstTheSource(t *testing.T) {
+	e := newEnv(t, func(s *web.Server) {
+		s.Service.Limits = consent.Limits{SignupsPerSource: 2, SourceWindow: 10 * time.Minute}
+	})
+	body := "email=bot%40example.com&magnet=uk-gdpr-checklist&website=http%3A%2F%2Fspam.example"
+	for i, want := range []int{http.StatusSeeOther, http.StatusSeeOther, http.StatusTooManyRequests} {
+		if w := e.do(t, "POST", "/signup", form, body); w.Code != want {
+			t.Errorf("trapped post %d: got %d, want %d", i+1, w.Code, want)
+		}
+	}
+	if got := e.ledger(t, "bot@example.com"); len(got) != 0 {
+		t.Errorf("trapped posts stored %d events", len(got))
 	}
 }
