@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,4 +90,48 @@ func (f *ledgerFlags) open(ctx context.Context) (*consent.Service, func() error,
 	}
 	svc := &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Keys: keys, Now: time.Now}
 	return svc, closeStore, nil
+}
+
+// addressCommand is what every per-address command shares: a flag set with
+// the ledger flags, its usage text, parsing, and at least one address.
+type addressCommand struct {
+	name   string
+	fs     *flag.FlagSet
+	ledger ledgerFlags
+	stderr io.Writer
+}
+
+// newAddressCommand returns the command name ("may-email"), described for
+// -h by about; add its own flags to c.fs before calling parse.
+func newAddressCommand(name, about string, stderr io.Writer) *addressCommand {
+	c := &addressCommand{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError), stderr: stderr}
+	c.fs.SetOutput(stderr)
+	c.ledger.register(c.fs)
+	c.fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: unbundled %s [flags] ADDRESS...\n\n%s\n\nFlags:\n", name, about)
+		c.fs.PrintDefaults()
+	}
+	return c
+}
+
+// parse reads args. If the command must not run it returns false and the
+// exit code: 0 after -h, 2 for a usage error (said on stderr).
+func (c *addressCommand) parse(args []string) (bool, int) {
+	if err := c.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return false, 0
+		}
+		return false, 2
+	}
+	if c.fs.NArg() == 0 {
+		c.errorf("name at least one address")
+		c.fs.Usage()
+		return false, 2
+	}
+	return true, 0
+}
+
+// errorf reports a problem on stderr, prefixed with the command.
+func (c *addressCommand) errorf(format string, args ...any) {
+	fmt.Fprintf(c.stderr, "unbundled %s: %s\n", c.name, fmt.Sprintf(format, args...))
 }
