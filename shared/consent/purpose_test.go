@@ -2,7 +2,6 @@ package consent_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -15,23 +14,11 @@ import (
 // the same controller ("seo-guide"), both single opt-in.
 func twoMagnets(t *testing.T, f *fixture) {
 	t.Helper()
-	var file struct{ Magnets []magnet.Magnet }
-	if err := json.Unmarshal(f.catalogJSON, &file); err != nil {
-		t.Fatal(err)
-	}
-	second := file.Magnets[0]
+	first := consenttest.SampleMagnet(t)
+	first.DoubleOptIn = new(false)
+	second := first
 	second.ID, second.Title = "seo-guide", "The SEO Guide"
-	file.Magnets = append(file.Magnets, second)
-	for i := range file.Magnets {
-		file.Magnets[i].DoubleOptIn = new(false)
-	}
-	data, err := json.Marshal(map[string]any{"magnets": file.Magnets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.svc.Catalog, err = magnet.Parse(data); err != nil {
-		t.Fatal(err)
-	}
+	f.svc.Catalog = consenttest.CatalogOf(t, first, second)
 }
 
 // A consent is for the controller's marketing, shared by all its magnets:
@@ -113,21 +100,11 @@ func TestLegacyPerMagnetEventsMapToTheControllerPurpose(t *testing.T) {
 // every purpose of the controller.
 func TestNarrowerPurpose(t *testing.T) {
 	f := newFixture(t)
-	twoMagnets(t, f)
-	var file struct{ Magnets []magnet.Magnet }
-	if err := json.Unmarshal(f.catalogJSON, &file); err != nil {
-		t.Fatal(err)
-	}
-	general := file.Magnets[0]
+	general := consenttest.SampleMagnet(t)
 	general.DoubleOptIn = new(false)
 	tips := general
 	tips.ID, tips.Title, tips.Purpose = "seo-guide", "The SEO Guide", &magnet.Purpose{ID: "seo-tips", Name: "weekly SEO tips"}
-	data, _ := json.Marshal(map[string]any{"magnets": []magnet.Magnet{general, tips}})
-	catalog, err := magnet.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.svc.Catalog = catalog
+	f.svc.Catalog = consenttest.CatalogOf(t, general, tips)
 	ctx := context.Background()
 	for _, id := range []string{magnetID, "seo-guide"} {
 		req := signupReq("ann@example.com", true)

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,17 +14,10 @@ import (
 // narrowCatalog makes the sample magnet ask for "weekly SEO tips" only.
 func narrowCatalog(t *testing.T) func(*web.Server) {
 	t.Helper()
-	var file struct{ Magnets []magnet.Magnet }
-	if err := json.Unmarshal(consenttest.SampleCatalog, &file); err != nil {
-		t.Fatal(err)
-	}
-	file.Magnets[0].Purpose = &magnet.Purpose{ID: "seo-tips", Name: "weekly SEO tips"}
-	file.Magnets[0].DoubleOptIn = new(false)
-	data, _ := json.Marshal(map[string]any{"magnets": file.Magnets})
-	catalog, err := magnet.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := consenttest.SampleMagnet(t)
+	m.Purpose = &magnet.Purpose{ID: "seo-tips", Name: "weekly SEO tips"}
+	m.DoubleOptIn = new(false)
+	catalog := consenttest.CatalogOf(t, m)
 	return func(s *web.Server) { s.Catalog, s.Service.Catalog = catalog, catalog }
 }
 

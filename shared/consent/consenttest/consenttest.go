@@ -4,6 +4,7 @@ package consenttest
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -72,6 +73,31 @@ func (m *Mailer) Calls() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.calls
+}
+
+// SampleMagnet returns the first magnet of SampleCatalog, to copy and edit.
+func SampleMagnet(t testing.TB) magnet.Magnet {
+	t.Helper()
+	var file struct{ Magnets []magnet.Magnet }
+	if err := json.Unmarshal(SampleCatalog, &file); err != nil {
+		t.Fatal(err)
+	}
+	return file.Magnets[0]
+}
+
+// CatalogOf validates magnets as a catalog file would be, failing t if
+// they are not valid.
+func CatalogOf(t testing.TB, magnets ...magnet.Magnet) *magnet.Catalog {
+	t.Helper()
+	data, err := json.Marshal(map[string]any{"magnets": magnets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := magnet.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Service returns a service for tests on store: the sample magnet catalog

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -149,22 +148,11 @@ func testDecisions(t *testing.T, s consent.Store) {
 // "seo-tips", which asks for the narrower purpose "weekly SEO tips".
 func twoMagnetCatalog(t *testing.T) *magnet.Catalog {
 	t.Helper()
-	var file struct{ Magnets []magnet.Magnet }
-	if err := json.Unmarshal(consenttest.SampleCatalog, &file); err != nil {
-		t.Fatal(err)
-	}
-	second := file.Magnets[0]
+	first := consenttest.SampleMagnet(t)
+	second := first
 	second.ID, second.Title, second.AskSubscriberType = "seo-guide", "The SEO Guide", true
-	third := file.Magnets[0]
+	third := first
 	third.ID, third.Title = "seo-tips", "SEO Tips"
 	third.Purpose = &magnet.Purpose{ID: "seo-tips", Name: "weekly SEO tips"}
-	data, err := json.Marshal(map[string]any{"magnets": append(file.Magnets, second, third)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := magnet.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return consenttest.CatalogOf(t, first, second, third)
 }
