@@ -35,6 +35,12 @@ const (
 	// of any kind, whatever is granted or imported later. Service messages
 	// the person asks for (a freebie) still go out.
 	EventObjected EventType = "objected"
+	// EventImported: the operator imported the person's details with a
+	// basis other than consent for one purpose — soft_opt_in (an existing
+	// customer) or corporate (a contact at a registered company) — and the
+	// evidence for it. It never overrides a withdrawal, objection,
+	// suppression or erasure, before or after it.
+	EventImported EventType = "imported"
 )
 
 // Methods record how an event came about.
@@ -48,6 +54,7 @@ const (
 	MethodBounce          = "bounce"           // a permanent bounce reported by the mail provider
 	MethodComplaint       = "complaint"        // a spam complaint reported by the mail provider
 	MethodOperator        = "operator"         // recorded by the operator (e.g. an objection by letter or phone)
+	MethodImport          = "import"           // a row of an operator's import file
 )
 
 // Event is one entry in a subscriber's ledger. Subscriber and Seq identify it:
@@ -104,6 +111,42 @@ type Event struct {
 	SourceIP  string `json:"source_ip,omitempty"`
 	UserAgent string `json:"user_agent,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Basis is, on an `imported` event, the basis the import claims for
+	// Purpose: BasisSoftOptIn or BasisCorporate.
+	Basis Basis `json:"basis,omitempty"`
+	// Import is, on an `imported` event, the file it came from.
+	Import ImportSource `json:"import,omitzero"`
+	// SoftOptIn is, on an `imported` event with BasisSoftOptIn, the
+	// evidence of the three conditions. A corporate import keeps the
+	// company, its number and the person's role in Organisation.
+	SoftOptIn SoftOptIn `json:"soft_opt_in,omitzero"`
+	// LIAReference is, on an `imported` event with BasisCorporate, the
+	// reference of the operator's legitimate-interests assessment.
+	LIAReference string `json:"lia_reference,omitempty"`
+}
+
+// ImportSource says where an imported event came from: the file (its base
+// name and SHA-256), the operator who ran the import, the source of the
+// contacts they declared, and the row.
+type ImportSource struct {
+	File     string `json:"file"`
+	Digest   string `json:"digest"`
+	Operator string `json:"operator"`
+	Source   string `json:"source"`
+	Row      int    `json:"row"`
+}
+
+// SoftOptIn is the evidence for PECR regulation 22(3), one field per
+// condition: the details were obtained in the course of a sale or
+// negotiation of a sale (SaleDate, SaleReference); marketing is of similar
+// products and services only (Category, matched against the purpose's
+// declared categories); and the person was offered a free, simple opt-out
+// when their details were collected (OptOutOffered says how).
+type SoftOptIn struct {
+	SaleDate      string `json:"sale_date"` // YYYY-MM-DD
+	SaleReference string `json:"sale_reference"`
+	Category      string `json:"category"`
+	OptOutOffered string `json:"opt_out_offered"`
 }
 
 // DeliveryLimited marks an event whose email was held back by the

@@ -78,6 +78,48 @@ type CounterStore interface {
 	Count(ctx context.Context, key string, expiresAt, now time.Time) (int, error)
 }
 
+// Eraser carries out the right to erasure: it removes everything a store
+// holds on one person and keeps only a tombstone, so the address is never
+// re-added by an import.
+type Eraser interface {
+	// Erase writes tombstone t unless one with t.ID exists (the first one
+	// stays), then deletes every item holding the subscriber's data: their
+	// ledger events, the claims whose key names the subscriber, and their
+	// delivery jobs. It returns what it deleted. Idempotent: erasing again
+	// deletes only what was written since. Events written concurrently
+	// with an erasure may survive it; erasing again removes them.
+	Erase(ctx context.Context, subscriber string, t Tombstone) (Erased, error)
+	// Tombstone returns the tombstone with id, or an error wrapping
+	// ErrNotFound.
+	Tombstone(ctx context.Context, id string) (Tombstone, error)
+}
+
+// LedgerScanner reads the whole ledger, for operator exports (the
+// suppression list). It is slow on a large ledger and never on a request's
+// hot path.
+type LedgerScanner interface {
+	// ScanEvents calls fn for every stored event whose type is one of
+	// types (every event if types is empty), in no particular order, and
+	// stops at fn's first error, which it returns.
+	ScanEvents(ctx context.Context, types []EventType, fn func(Event) error) error
+}
+
+// Tombstone is all that is kept of an erased person: a keyed hash of the
+// canonical address (token.SubjectHasher.TombstoneID, never reversible
+// without the subject key), when and why.
+type Tombstone struct {
+	ID     string    `json:"id"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+}
+
+// Erased counts what one Erase deleted.
+type Erased struct {
+	Events int `json:"events"`
+	Claims int `json:"claims"`
+	Jobs   int `json:"jobs"`
+}
+
 // Store is everything a storage adapter implements: sqlitestore (the local
 // server), dynamostore (AWS) and the in-memory test store. One conformance
 // suite, consent/storetest, runs all three through every contract. Use
@@ -87,6 +129,8 @@ type Store interface {
 	WordingArchive
 	JobQueue
 	CounterStore
+	Eraser
+	LedgerScanner
 }
 
 // WordingVersion is one archived combination of what a person is told next

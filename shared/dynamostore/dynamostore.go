@@ -8,19 +8,23 @@
 //	wording       WORDING#<id>     VERSION           -              -                             wording, privacy_policy_url, frequency, controller, archived_at
 //	wording use   WORDING#<id>     MAG#<magnet>      -              -                             archived_at
 //	delivery job  JOB#<id>         JOB               JOBS#due (1)   <created_at>#<id>             type="job", the job fields, expires_at (Unix seconds, TTL)
+//	tombstone     ERASED#<id>      TOMBSTONE         -              -                             at, reason (an erased person: id is a keyed hash of the address)
 //
 // (1) only while the job is due (pending or sending): a sparse index entry,
 // removed when the job moves to any other state (sent, failed, skipped).
 //
-// where <at>, archived_at and a job's times (created_at, updated_at,
-// lease_until) are times in UTC as "2006-01-02T15:04:05.000000000Z" (RFC
-// 3339 with a fixed-width fraction), so that text order is time order. Index
-// gsi1 lists the due jobs oldest first. A
-// wording version and the magnets using it share a partition, so one Query
-// reads them together.
+// where <at>, archived_at, a tombstone's at and a job's times (created_at,
+// updated_at, lease_until) are times in UTC as
+// "2006-01-02T15:04:05.000000000Z" (RFC 3339 with a fixed-width fraction),
+// so that text order is time order. Index gsi1 lists the due jobs oldest
+// first. A wording version and the magnets using it share a partition, so
+// one Query reads them together.
 //
 // The table's stream (NEW_IMAGE) announces every new job: an INSERT whose
 // NewImage has type "job" and the job's id.
+//
+// Erasure (Erase) and the ledger export (ScanEvents) are the only
+// operations that Scan the table; nothing on a request's path does.
 //
 // The client is injected; the store never loads AWS configuration itself.
 package dynamostore
@@ -41,9 +45,12 @@ import (
 )
 
 // API is the part of the DynamoDB client the store uses. *dynamodb.Client
-// implements it.
+// implements it. Only Erase deletes items and only Erase and ScanEvents
+// scan, so the functions that never call them need neither permission.
 type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
@@ -118,6 +125,14 @@ type eventItem struct {
 	// otherwise.
 	SubscriberType string            `dynamodbav:"subscriber_type,omitempty"`
 	Organisation   *organisationItem `dynamodbav:"organisation,omitempty"`
+	// Basis, Import (a map: file, digest, operator, source, row),
+	// SoftOptIn (a map: sale_date, sale_reference, category,
+	// opt_out_offered) and LIAReference are set on an imported event;
+	// absent otherwise, and on every event stored before they existed.
+	Basis        string         `dynamodbav:"basis,omitempty"`
+	Import       *importItem    `dynamodbav:"import,omitempty"`
+	SoftOptIn    *softOptInItem `dynamodbav:"soft_opt_in,omitempty"`
+	LIAReference string         `dynamodbav:"lia_reference,omitempty"`
 }
 
 // organisationItem is consent.Organisation as stored.
@@ -126,6 +141,23 @@ type organisationItem struct {
 	Role   string `dynamodbav:"role,omitempty"`
 	Number string `dynamodbav:"number,omitempty"`
 	Kind   string `dynamodbav:"kind,omitempty"`
+}
+
+// importItem is consent.ImportSource as stored.
+type importItem struct {
+	File     string `dynamodbav:"file,omitempty"`
+	Digest   string `dynamodbav:"digest,omitempty"`
+	Operator string `dynamodbav:"operator,omitempty"`
+	Source   string `dynamodbav:"source,omitempty"`
+	Row      int    `dynamodbav:"row,omitempty"`
+}
+
+// softOptInItem is consent.SoftOptIn as stored.
+type softOptInItem struct {
+	SaleDate      string `dynamodbav:"sale_date,omitempty"`
+	SaleReference string `dynamodbav:"sale_reference,omitempty"`
+	Category      string `dynamodbav:"category,omitempty"`
+	OptOutOffered string `dynamodbav:"opt_out_offered,omitempty"`
 }
 
 // claimItem is a claim record; DynamoDB deletes it some time after
@@ -172,9 +204,16 @@ func toItem(e consent.Event) eventItem {
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
 		ConfirmationRequired: e.ConfirmationRequired, Confirms: e.Confirms, Delivery: e.Delivery,
 		SubscriberType: e.SubscriberType,
+		Basis:          string(e.Basis), LIAReference: e.LIAReference,
 	}
 	if o := e.Organisation; o != (consent.Organisation{}) {
 		it.Organisation = &organisationItem{Name: o.Name, Role: o.Role, Number: o.Number, Kind: o.Kind}
+	}
+	if i := e.Import; i != (consent.ImportSource{}) {
+		it.Import = &importItem{File: i.File, Digest: i.Digest, Operator: i.Operator, Source: i.Source, Row: i.Row}
+	}
+	if o := e.SoftOptIn; o != (consent.SoftOptIn{}) {
+		it.SoftOptIn = &softOptInItem{SaleDate: o.SaleDate, SaleReference: o.SaleReference, Category: o.Category, OptOutOffered: o.OptOutOffered}
 	}
 	return it
 }
@@ -191,9 +230,16 @@ func (it eventItem) event() (consent.Event, error) {
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,
 		ConfirmationRequired: it.ConfirmationRequired, Confirms: it.Confirms, Delivery: it.Delivery,
 		SubscriberType: it.SubscriberType,
+		Basis:          consent.Basis(it.Basis), LIAReference: it.LIAReference,
 	}
 	if o := it.Organisation; o != nil {
 		e.Organisation = consent.Organisation{Name: o.Name, Role: o.Role, Number: o.Number, Kind: o.Kind}
+	}
+	if i := it.Import; i != nil {
+		e.Import = consent.ImportSource{File: i.File, Digest: i.Digest, Operator: i.Operator, Source: i.Source, Row: i.Row}
+	}
+	if o := it.SoftOptIn; o != nil {
+		e.SoftOptIn = consent.SoftOptIn{SaleDate: o.SaleDate, SaleReference: o.SaleReference, Category: o.Category, OptOutOffered: o.OptOutOffered}
 	}
 	return e, nil
 }

@@ -37,6 +37,16 @@ func (f *failingAPI) Query(context.Context, *dynamodb.QueryInput, ...func(*dynam
 	return nil, f.err
 }
 
+func (f *failingAPI) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	f.calls++
+	return nil, f.err
+}
+
+func (f *failingAPI) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	f.calls++
+	return nil, f.err
+}
+
 func (f *failingAPI) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	f.calls++
 	f.tx = in
@@ -215,6 +225,15 @@ func TestReadErrorsAreWrapped(t *testing.T) {
 		if _, err := s.UpdateJob(ctx, u); !errors.Is(err, boom) || errors.Is(err, consent.ErrNotFound) || errors.Is(err, consent.ErrConflict) {
 			t.Errorf("UpdateJob from %s: got %v, want it to wrap %v and neither ErrNotFound nor ErrConflict", from, err, boom)
 		}
+	}
+	if _, err := s.Tombstone(ctx, "t"); !errors.Is(err, boom) || errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("Tombstone: got %v, want it to wrap %v and not ErrNotFound", err, boom)
+	}
+	if _, err := s.Erase(ctx, "s", consent.Tombstone{ID: "t", At: at}); !errors.Is(err, boom) {
+		t.Errorf("Erase: got %v, want it to wrap %v", err, boom)
+	}
+	if err := s.ScanEvents(ctx, nil, func(consent.Event) error { return nil }); !errors.Is(err, boom) {
+		t.Errorf("ScanEvents: got %v, want it to wrap %v", err, boom)
 	}
 }
 

@@ -57,6 +57,16 @@ func (r *recordingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, optFn
 	return r.next.Query(ctx, in, optFns...)
 }
 
+func (r *recordingAPI) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	r.record("Scan")
+	return r.next.Scan(ctx, in, optFns...)
+}
+
+func (r *recordingAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	r.record("DeleteItem")
+	return r.next.DeleteItem(ctx, in, optFns...)
+}
+
 func (r *recordingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	r.record("TransactWriteItems")
 	return r.next.TransactWriteItems(ctx, in, optFns...)

@@ -237,17 +237,26 @@ func scanEvents(rows *sql.Rows) ([]consent.Event, error) {
 		if err := rows.Scan(&data); err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
-		var e consent.Event
-		if err := json.Unmarshal(data, &e); err != nil {
-			return nil, fmt.Errorf("decode event: %w", err)
+		e, err := decodeEvent(data)
+		if err != nil {
+			return nil, err
 		}
-		e.At = e.At.UTC()
 		events = append(events, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	return events, nil
+}
+
+// decodeEvent decodes an events row's data column; At comes back in UTC.
+func decodeEvent(data []byte) (consent.Event, error) {
+	var e consent.Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return consent.Event{}, fmt.Errorf("decode event: %w", err)
+	}
+	e.At = e.At.UTC()
+	return e, nil
 }
 
 // GetClaim returns the value of claim key if it is unexpired at now (by the

@@ -176,6 +176,15 @@ func TestMigrates(t *testing.T) {
 			if got, err := again.GetClaim(ctx, "new", now); err != nil || got != "v" {
 				t.Errorf("GetClaim after reopening: got %q, %v, want \"v\", nil", got, err)
 			}
+
+			// The old file's subscriber can be erased: the tombstones table exists.
+			ts := consent.Tombstone{ID: "t1", At: at, Reason: "request"}
+			if got, err := again.Erase(ctx, "sub1", ts); err != nil || got != (consent.Erased{Events: 1}) {
+				t.Errorf("Erase on a migrated file: got %+v, %v, want 1 event erased, nil", got, err)
+			}
+			if got, err := again.Tombstone(ctx, "t1"); err != nil || got != ts {
+				t.Errorf("Tombstone on a migrated file: got %+v, %v, want %+v, nil", got, err, ts)
+			}
 		})
 	}
 }

@@ -199,6 +199,14 @@ func (h SubjectHasher) SubscriberID(normalisedEmail string) string {
 	return idEncoding.EncodeToString(m.Sum(nil)[:20])
 }
 
+// TombstoneID returns the keyed hash an erased address is remembered by. It
+// differs from SubscriberID, so a tombstone never names the erased ledger.
+func (h SubjectHasher) TombstoneID(normalisedEmail string) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte("tombstone\n" + normalisedEmail))
+	return idEncoding.EncodeToString(m.Sum(nil)[:20])
+}
+
 // NewSecret returns a fresh random secret suitable for a key.
 func NewSecret() string {
 	b := make([]byte, 32)

@@ -32,13 +32,54 @@ func testRoundTrip(t *testing.T, s consent.Store) {
 	publicBody.Organisation = consent.Organisation{Name: "Cyngor Sir Ynys Môn", Role: "Swyddog caffael", Kind: consent.OrgPublicBody}
 	pending.Purpose = "marketing:acme-ltd"
 	confirmed := consent.Event{Subscriber: subA, Seq: 4, ID: "e4", Type: consent.EventConfirmed, At: t0.Add(2 * time.Hour), Magnet: "guide", Method: consent.MethodConfirmLink, Confirms: pending.ID}
-	want := []consent.Event{limited, pending, minimal, confirmed, soleTrader, publicBody}
+	softOptIn := imported(subA, 7, t0.Add(5*time.Hour))
+	corporate := imported(subA, 8, t0.Add(6*time.Hour))
+	corporate.Basis = consent.BasisCorporate
+	corporate.SoftOptIn = consent.SoftOptIn{}
+	corporate.LIAReference = "LIA-2025/07 \"B2B newsletter\""
+	corporate.Organisation = consent.Organisation{Name: "Smith & Jones (UK) Ltd", Role: "Head of IT, EMEA", Number: "SC012345", Kind: consent.OrgRegistered}
+	want := []consent.Event{limited, pending, minimal, confirmed, soleTrader, publicBody, softOptIn, corporate}
 	mustAppend(t, s, want[0], want[1]) // one multi-event append
 	mustAppend(t, s, want[2])          // and a single one
 	mustAppend(t, s, want[3])
 	mustAppend(t, s, want[4], want[5])
+	mustAppend(t, s, want[6], want[7])
 	if diff := sameEvents(mustLedger(t, s, subA), want); diff != "" {
 		t.Errorf("Ledger after appends: %s", diff)
+	}
+}
+
+// imported returns an `imported` event with every field an import sets,
+// the soft opt-in evidence and the organisation included; every field
+// differs between subscribers and positions.
+func imported(subscriber string, seq int, at time.Time) consent.Event {
+	return consent.Event{
+		Subscriber: subscriber,
+		Seq:        seq,
+		ID:         fmt.Sprintf("imp-%s-%d-%d", subscriber, seq, at.UnixNano()),
+		Type:       consent.EventImported,
+		At:         at,
+		Purpose:    "marketing:example-ltd",
+		Email:      subscriber + "@example.com",
+		Name:       "Zoë O'Brien <" + subscriber + ">",
+		Organisation: consent.Organisation{
+			Name: "O'Brien & Daughters (" + subscriber + ")", Role: "Owner", Number: "OC000123", Kind: consent.OrgRegistered,
+		},
+		Method: consent.MethodImport,
+		Basis:  consent.BasisSoftOptIn,
+		Import: consent.ImportSource{
+			File:     "customers-2025-07.csv",
+			Digest:   "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			Operator: "ops@example.com",
+			Source:   "web shop orders, \"checkout\" \u2603",
+			Row:      seq + 1,
+		},
+		SoftOptIn: consent.SoftOptIn{
+			SaleDate:      "2025-02-28",
+			SaleReference: fmt.Sprintf("ORD-%s-%d", subscriber, seq),
+			Category:      "gardening tools",
+			OptOutOffered: "unticked box at checkout: \"No marketing, thanks\"",
+		},
 	}
 }
 

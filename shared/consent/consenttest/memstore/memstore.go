@@ -17,14 +17,15 @@ import (
 
 // Store is safe for concurrent use.
 type Store struct {
-	mu       sync.Mutex
-	ledger   map[string][]consent.Event
-	claims   map[string]claim
-	jobs     map[string]consent.Job
-	wordings map[string]consent.WordingVersion // by version id
-	links    map[wordingLink]bool
-	counters map[string]counter
-	writes   int
+	mu         sync.Mutex
+	ledger     map[string][]consent.Event
+	claims     map[string]claim
+	jobs       map[string]consent.Job
+	wordings   map[string]consent.WordingVersion // by version id
+	links      map[wordingLink]bool
+	counters   map[string]counter
+	tombstones map[string]consent.Tombstone
+	writes     int
 }
 
 // claim is a TTL record. Like the SQLite and DynamoDB stores it keeps
@@ -44,18 +45,20 @@ type wordingLink struct{ magnet, id string }
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		ledger:   map[string][]consent.Event{},
-		claims:   map[string]claim{},
-		jobs:     map[string]consent.Job{},
-		wordings: map[string]consent.WordingVersion{},
-		links:    map[wordingLink]bool{},
-		counters: map[string]counter{},
+		ledger:     map[string][]consent.Event{},
+		claims:     map[string]claim{},
+		jobs:       map[string]consent.Job{},
+		wordings:   map[string]consent.WordingVersion{},
+		links:      map[wordingLink]bool{},
+		counters:   map[string]counter{},
+		tombstones: map[string]consent.Tombstone{},
 	}
 }
 
 // Writes counts successful write calls that changed something: Commits
-// (and so Appends and created Claims), UpdateJobs, and ArchiveWording calls
-// that stored a version or a link.
+// (and so Appends and created Claims), UpdateJobs, ArchiveWording calls
+// that stored a version or a link, and Erase calls that wrote a tombstone
+// or deleted anything.
 func (s *Store) Writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
