@@ -7,6 +7,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -48,6 +49,21 @@ type ConfirmTarget struct {
 	// consent is active beside it.
 	Status Status
 	// Wording is the archived wording the person agreed to.
+	Wording WordingVersion
+	// PurposeName says, for people, what the grant the link concerns is
+	// for ("marketing email from Acme Ltd", "offers from Books R Us Ltd").
+	PurposeName string
+	// Also are the other grants of the same sign-up — boxes for other
+	// purposes ticked beside the link's — that confirming the link confirms
+	// too, while they await confirmation or stand confirmed.
+	Also []PurposeWording
+}
+
+// PurposeWording is one purpose a person agreed to and the archived
+// wording they were shown for it.
+type PurposeWording struct {
+	Purpose string
+	Name    string
 	Wording WordingVersion
 }
 
@@ -93,10 +109,13 @@ func (s *Service) confirmTarget(tok string) (ConfirmTarget, error) {
 	return t, nil
 }
 
-// describe fills in the masked address, status and the archived wording of
-// the consent the link concerns.
+// describe fills in the masked address, status, purpose and the archived
+// wording of the consent the link concerns, and the other grants of its
+// sign-up that it confirms too.
 func (s *Service) describe(ctx context.Context, t *ConfirmTarget, ledger []Event) error {
-	t.Status = grantStatus(MarketingStatus(ledger, t.Magnet.PurposeID()), t.Grant)
+	purpose := linkPurpose(ledger, *t)
+	t.Status = grantStatus(MarketingStatus(ledger, purpose), t.Grant)
+	t.PurposeName = s.purposeName(purpose)
 	if email := lastEmail(ledger); email != "" {
 		t.MaskedEmail = MaskAddress(email)
 	}
@@ -104,12 +123,120 @@ func (s *Service) describe(ctx context.Context, t *ConfirmTarget, ledger []Event
 	if g.WordingVersion == "" {
 		return nil
 	}
-	v, err := s.Wordings.Wording(ctx, t.Magnet.ID, g.WordingVersion)
+	v, err := s.grantWording(ctx, g, t.Magnet.ID)
 	if err != nil {
-		return fmt.Errorf("read archived wording: %w", err)
+		return err
 	}
 	t.Wording = v
+	if t.Grant != "" && g.ID != t.Grant {
+		return nil
+	}
+	for _, sib := range signupGrants(ledger, g) {
+		if sib.ID == g.ID || sib.WordingVersion == "" {
+			continue
+		}
+		st := MarketingStatus(ledger, EventPurpose(ledger, sib))
+		if a, awaiting := st.AwaitingConfirmation(); !(awaiting && a.ID == sib.ID) && !(st.State == StateActive && st.Granted.ID == sib.ID) {
+			continue
+		}
+		v, err := s.grantWording(ctx, sib, t.Magnet.ID)
+		if err != nil {
+			return err
+		}
+		p := EventPurpose(ledger, sib)
+		t.Also = append(t.Also, PurposeWording{Purpose: p, Name: s.purposeName(p), Wording: v})
+	}
 	return nil
+}
+
+// grantWording reads the archived wording grant g was given under, from
+// the archive of the magnet it was given on (fallback if g names none).
+func (s *Service) grantWording(ctx context.Context, g Event, fallback string) (WordingVersion, error) {
+	magnetID := g.Magnet
+	if magnetID == "" {
+		magnetID = fallback
+	}
+	v, err := s.Wordings.Wording(ctx, magnetID, g.WordingVersion)
+	if err != nil {
+		return v, fmt.Errorf("read archived wording: %w", err)
+	}
+	return v, nil
+}
+
+// purposeName says purpose for people, as the catalog names it (see
+// magnet.PurposeInfo); a purpose no longer configured by its id.
+func (s *Service) purposeName(purpose string) string {
+	if p, ok := s.Catalog.Purpose(purpose); ok {
+		return p.Name
+	}
+	return purpose
+}
+
+// linkPurpose is the purpose a confirm link concerns: that of the grant it
+// names, or — for links made before links named their grant, or naming a
+// grant no longer in the ledger — the main purpose of its magnet.
+func linkPurpose(ledger []Event, t ConfirmTarget) string {
+	if t.Grant != "" {
+		for _, e := range ledger {
+			if e.Type == EventGranted && e.ID == t.Grant {
+				return EventPurpose(ledger, e)
+			}
+		}
+	}
+	return t.Magnet.PurposeID()
+}
+
+// signupGrants returns the `granted` events written by the same sign-up as
+// grant g, g included, oldest first: the run of consecutive grants around
+// g in the ledger with g's magnet, time and request id (one sign-up writes
+// its events together, after its `signup` event).
+func signupGrants(ledger []Event, g Event) []Event {
+	at := slices.IndexFunc(ledger, func(e Event) bool { return e.ID == g.ID })
+	if at < 0 {
+		return []Event{g}
+	}
+	same := func(e Event) bool {
+		return e.Type == EventGranted && e.Magnet == g.Magnet && e.At.Equal(g.At) && e.RequestID == g.RequestID
+	}
+	first, last := at, at
+	for first > 0 && same(ledger[first-1]) {
+		first--
+	}
+	for last+1 < len(ledger) && same(ledger[last+1]) {
+		last++
+	}
+	return slices.Clone(ledger[first : last+1])
+}
+
+// awaitingNow reports whether grant g is the grant awaiting confirmation
+// for its purpose now.
+func awaitingNow(ledger []Event, g Event) bool {
+	a, ok := MarketingStatus(ledger, EventPurpose(ledger, g)).AwaitingConfirmation()
+	return ok && a.ID == g.ID
+}
+
+// pendingConfirmation returns the grants a confirm link emailed for
+// magnet m now confirms, the grant it names first: of the grants awaiting
+// confirmation for m's purposes (its main one and its extra ones), the
+// newest, with the other grants of its sign-up that await confirmation too;
+// the first of them is the one the link names. ok is false when nothing
+// awaits confirmation.
+func pendingConfirmation(ledger []Event, m magnet.Magnet) (grants []Event, ok bool) {
+	var newest Event
+	for _, p := range m.PurposeIDs() {
+		if g, awaiting := MarketingStatus(ledger, p).AwaitingConfirmation(); awaiting && (!ok || g.Seq > newest.Seq) {
+			newest, ok = g, true
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	for _, g := range signupGrants(ledger, newest) {
+		if g.ID == newest.ID || awaitingNow(ledger, g) {
+			grants = append(grants, g)
+		}
+	}
+	return grants, true
 }
 
 // grantStatus is st as seen by a link for grant (empty: any grant): the
@@ -160,21 +287,33 @@ func (s *Service) Confirm(ctx context.Context, tok string, ev Evidence) (Confirm
 
 // confirmWrite decides what confirming t writes given the ledger now:
 // nothing unless the link's grant awaits confirmation, else a `confirmed`
-// event naming the grant and, if the magnet sends receipts and receipt is
-// true and the email cap allows, the receipt job (otherwise the event is
-// marked DeliveryLimited).
+// event naming the grant — and one for each other grant of the same sign-up
+// that awaits confirmation (boxes for other purposes ticked beside it) —
+// and, if the magnet sends receipts and receipt is true and the email cap
+// allows, one receipt job (otherwise the first event is marked
+// DeliveryLimited).
 func (s *Service) confirmWrite(ctx context.Context, t ConfirmTarget, ev Evidence, receipt bool) func([]Event) (Write, error) {
 	return func(ledger []Event) (Write, error) {
-		st := grantStatus(MarketingStatus(ledger, t.Magnet.PurposeID()), t.Grant)
+		st := grantStatus(MarketingStatus(ledger, linkPurpose(ledger, t)), t.Grant)
 		if st.State != StatePending {
 			return Write{}, nil
 		}
 		g := st.Granted
-		w := Write{Events: []Event{{
-			Subscriber: t.Subscriber, Type: EventConfirmed, At: s.Now().UTC(), Magnet: t.Magnet.ID,
-			Email: g.Email, Method: MethodConfirmLink, WordingVersion: g.WordingVersion, Confirms: g.ID, Purpose: EventPurpose(ledger, g),
-			SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-		}}}
+		confirm := []Event{g}
+		for _, sib := range signupGrants(ledger, g) {
+			if sib.ID != g.ID && awaitingNow(ledger, sib) {
+				confirm = append(confirm, sib)
+			}
+		}
+		now := s.Now().UTC()
+		var w Write
+		for _, c := range confirm {
+			w.Events = append(w.Events, Event{
+				Subscriber: t.Subscriber, Type: EventConfirmed, At: now, Magnet: t.Magnet.ID,
+				Email: c.Email, Method: MethodConfirmLink, WordingVersion: c.WordingVersion, Confirms: c.ID, Purpose: EventPurpose(ledger, c),
+				SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
+			})
+		}
 		if !t.Magnet.SendsReceipt() {
 			return w, nil
 		}
@@ -207,7 +346,7 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 	if err != nil {
 		return fmt.Errorf("read ledger: %w", err)
 	}
-	st := grantStatus(MarketingStatus(ledger, t.Magnet.PurposeID()), t.Grant)
+	st := grantStatus(MarketingStatus(ledger, linkPurpose(ledger, t)), t.Grant)
 	if st.State != StatePending {
 		return nil
 	}
@@ -236,16 +375,57 @@ func (s *Service) ResendConfirmation(ctx context.Context, tok string) error {
 	return nil
 }
 
-// confirmLinkMessage is a fresh double opt-in link for grant grantID
-// (service message).
-func (s *Service) confirmLinkMessage(ctx context.Context, m magnet.Magnet, subscriber, grantID string) (Message, error) {
-	d := freebieData{Magnet: m, ConfirmURL: s.ConfirmURL(ctx, subscriber, m, grantID), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)}
+type confirmLinkData struct {
+	freebieData
+	// ConfirmFor says what the link confirms: "our monthly emails",
+	// "offers from Books R Us Ltd", or several of these joined.
+	ConfirmFor string
+	// OnlyMain: the link confirms the magnet's main purpose alone.
+	OnlyMain bool
+}
+
+// confirmLinkMessage is a fresh double opt-in link (service message) for
+// grants, the grants of one sign-up awaiting confirmation (see
+// pendingConfirmation): the link names the first and confirms them all.
+func (s *Service) confirmLinkMessage(ctx context.Context, m magnet.Magnet, subscriber string, grants []Event, ledger []Event) (Message, error) {
+	d := confirmLinkData{
+		freebieData: freebieData{Magnet: m, ConfirmURL: s.ConfirmURL(ctx, subscriber, m, grants[0].ID), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)},
+		ConfirmFor:  s.grantsInWords(m, grants, ledger),
+		OnlyMain:    len(grants) == 1 && EventPurpose(ledger, grants[0]) == m.PurposeID(),
+	}
 	msg, err := render(confirmText, confirmHTML, d)
 	if err != nil {
 		return Message{}, err
 	}
 	msg.Subject = "Please confirm: " + m.Frequency + " emails from " + m.SenderName
+	if EventPurpose(ledger, grants[0]) != m.PurposeID() {
+		msg.Subject = "Please confirm: " + d.ConfirmFor
+	}
 	return msg, nil
+}
+
+// grantsInWords says what grants are for, for people: "our monthly
+// emails" for m's main purpose, each other purpose by its name, joined
+// ("our monthly emails and offers from Books R Us Ltd").
+func (s *Service) grantsInWords(m magnet.Magnet, grants []Event, ledger []Event) string {
+	var names []string
+	for _, g := range grants {
+		p := EventPurpose(ledger, g)
+		name := s.purposeName(p)
+		if p == m.PurposeID() {
+			name = "our " + m.Frequency + " emails"
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "our " + m.Frequency + " emails"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 type receiptData struct {
@@ -253,32 +433,99 @@ type receiptData struct {
 	Wording     WordingVersion
 	GrantedAt   string
 	ConfirmedAt string
+	// Also are the other purposes confirmed with the first, by the same
+	// click, each with the wording agreed to.
+	Also []PurposeWording
 }
 
-// receiptMessage is the consent receipt: what the person agreed to — the
-// archived wording — when, how often, and how to withdraw.
-func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, subscriber string, st Status, ledger []Event) (Message, error) {
-	v, err := s.Wordings.Wording(ctx, m.ID, st.Granted.WordingVersion)
+// receiptGrants returns the grants a receipt for magnet m is for: those
+// confirmed by the latest confirmation on m's links — the link's grant and
+// the other grants of its sign-up confirmed with it — whose consent still
+// stands, the link's first. With none left, reason says why.
+func receiptGrants(ledger []Event, m magnet.Magnet) (grants []Event, reason string) {
+	at := -1
+	for i, e := range ledger {
+		if e.Type == EventConfirmed && e.Magnet == m.ID {
+			at = i
+		}
+	}
+	if at < 0 {
+		// No confirmation recorded on this magnet's links: the consent
+		// for its purpose, as it stands.
+		st := MarketingStatus(ledger, m.PurposeID())
+		if !st.Eligible() {
+			return nil, st.Reason
+		}
+		return []Event{st.Granted}, ""
+	}
+	c := ledger[at]
+	same := func(e Event) bool {
+		return e.Type == EventConfirmed && e.Magnet == c.Magnet && e.At.Equal(c.At) && e.RequestID == c.RequestID
+	}
+	first := at
+	for first > 0 && same(ledger[first-1]) {
+		first--
+	}
+	var purposes []string
+	for i := first; i < len(ledger) && same(ledger[i]); i++ {
+		if p := EventPurpose(ledger, ledger[i]); !slices.Contains(purposes, p) {
+			purposes = append(purposes, p)
+		}
+	}
+	for _, p := range purposes {
+		st := MarketingStatus(ledger, p)
+		if !st.Eligible() {
+			if reason == "" {
+				reason = st.Reason
+			}
+			continue
+		}
+		grants = append(grants, st.Granted)
+	}
+	if len(grants) > 0 {
+		reason = ""
+	}
+	return grants, reason
+}
+
+// receiptMessage is the consent receipt for grants (see receiptGrants):
+// what the person agreed to — the archived wording of each — when, how
+// often, and how to withdraw. It carries the one-click list headers only
+// while consent for m's main purpose stands, the purpose they withdraw;
+// its visible link leads to the page that stops every purpose.
+func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, subscriber string, grants []Event, ledger []Event) (Message, error) {
+	g := grants[0]
+	v, err := s.grantWording(ctx, g, m.ID)
 	if err != nil {
-		return Message{}, fmt.Errorf("read archived wording: %w", err)
+		return Message{}, err
 	}
 	var confirmedAt time.Time
 	for _, e := range ledger {
-		if e.Type == EventConfirmed && (e.Confirms == st.Granted.ID || e.Confirms == "" && e.Magnet == st.Granted.Magnet) {
+		if e.Type == EventConfirmed && (e.Confirms == g.ID || e.Confirms == "" && e.Magnet == g.Magnet) {
 			confirmedAt = e.At
 		}
 	}
 	unsubscribe := s.UnsubscribeURL(ctx, subscriber, m.ID)
 	d := receiptData{
 		freebieData: freebieData{Magnet: m, UnsubscribeURL: unsubscribe, PrivacyURL: s.absoluteURL(ctx, v.PrivacyPolicyURL)},
-		Wording:     v, GrantedAt: stamp(st.Granted.At), ConfirmedAt: stamp(confirmedAt),
+		Wording:     v, GrantedAt: stamp(g.At), ConfirmedAt: stamp(confirmedAt),
+	}
+	for _, other := range grants[1:] {
+		ov, err := s.grantWording(ctx, other, m.ID)
+		if err != nil {
+			return Message{}, err
+		}
+		p := EventPurpose(ledger, other)
+		d.Also = append(d.Also, PurposeWording{Purpose: p, Name: s.purposeName(p), Wording: ov})
 	}
 	msg, err := render(receiptText, receiptHTML, d)
 	if err != nil {
 		return Message{}, err
 	}
 	msg.Subject = "Your consent receipt: " + m.SenderName
-	msg.Headers = listHeaders(m, unsubscribe)
+	if MarketingStatus(ledger, m.PurposeID()).Consented() {
+		msg.Headers = listHeaders(m, unsubscribe)
+	}
 	return msg, nil
 }
 

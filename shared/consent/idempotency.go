@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,8 +37,8 @@ type signupKeys struct {
 	// is the request's fingerprint, so a reuse for another request shows.
 	idem        string
 	fingerprint string
-	// dedupe is the address, magnet and checkbox choice since the last
-	// withdrawal: the same again within DedupeWindow is the same sign-up,
+	// dedupe is the address, magnet and checkbox choice (the main box and
+	// every extra one) since the last withdrawal: the same again within DedupeWindow is the same sign-up,
 	// whatever its Idempotency-Key, so fresh keys cannot multiply emails.
 	dedupe string
 	// limited marks a sign-up recorded past the email cap, so repeating it
@@ -53,18 +54,27 @@ func (k signupKeys) claims(now time.Time) []ClaimRecord {
 	return c
 }
 
-// idempotency returns the claim keys of a sign-up. Ticking the box again
-// after unsubscribing from the magnet's purpose is a new decision (the
-// withdrawal starts a new epoch) and is recorded.
+// idempotency returns the claim keys of a sign-up. Ticking a box again
+// after unsubscribing from any of the magnet's purposes is a new decision
+// (the withdrawal starts a new epoch) and is recorded. The choice is the
+// main box and the extra boxes ticked (req.Purposes, in the magnet's
+// order): the same choice again is the same sign-up, another choice is not.
 func (s *Service) idempotency(req SignupRequest, m magnet.Magnet, ledger []Event, subscriber, email, name, version string) signupKeys {
 	magnetID := m.ID
+	purposes := m.PurposeIDs()
 	epoch := 0
 	for _, e := range ledger {
-		if e.Type == EventWithdrawn && EventPurpose(ledger, e) == m.PurposeID() {
+		if e.Type == EventWithdrawn && slices.Contains(purposes, EventPurpose(ledger, e)) {
 			epoch = e.Seq
 		}
 	}
-	fingerprint := []string{email, magnetID, name, fmt.Sprint(req.Consent), version}
+	choice := fmt.Sprint(req.Consent)
+	if len(req.Purposes) > 0 {
+		// Only with extra boxes ticked, so keys of other sign-ups stay as
+		// they were.
+		choice += "+" + strings.Join(req.Purposes, ",")
+	}
+	fingerprint := []string{email, magnetID, name, choice, version}
 	if req.SubscriberType != "" {
 		// Only where the form asks, so fingerprints of other sign-ups stay
 		// as they were.
@@ -73,8 +83,8 @@ func (s *Service) idempotency(req SignupRequest, m magnet.Magnet, ledger []Event
 	}
 	k := signupKeys{
 		fingerprint: digest(fingerprint...),
-		dedupe:      "dedupe#" + digest(subscriber, magnetID, fmt.Sprint(req.Consent), fmt.Sprint(epoch)),
-		limited:     "limited#" + digest(subscriber, magnetID, fmt.Sprint(req.Consent), version, fmt.Sprint(epoch)),
+		dedupe:      "dedupe#" + digest(subscriber, magnetID, choice, fmt.Sprint(epoch)),
+		limited:     "limited#" + digest(subscriber, magnetID, choice, version, fmt.Sprint(epoch)),
 	}
 	if key := strings.TrimSpace(req.IdempotencyKey); key != "" {
 		k.idem = "idem#" + digest(key)

@@ -17,6 +17,11 @@ type SignupRequest struct {
 	Name    string
 	Consent bool   // true only if the unticked checkbox was ticked
 	Method  string // MethodForm or MethodJSON
+	// Purposes are the ids (magnet.ExtraPurpose.ID) of the magnet's extra
+	// purposes whose own unticked boxes were ticked. Each is independent of
+	// Consent and of the others; ticking only an extra is fine. validate
+	// puts them in the magnet's order.
+	Purposes []string
 	// SubscriberType is who the person signs up as (one of SubscriberTypes;
 	// "" is SubscriberIndividual), and Organisation, for SubscriberCompany,
 	// the organisation and their role there. Only a magnet that asks
@@ -37,7 +42,8 @@ const maxSignupRounds = 8
 
 // Signup records a sign-up and delivers the freebie. The freebie goes out
 // whether or not consent was given; only a ticked box records a `granted`
-// event and makes the email carry unsubscribe links and headers. Invalid
+// event — one per ticked box: the main one for the magnet's purpose, each
+// extra one for its own — and makes the email carry unsubscribe links. Invalid
 // input returns *ValidationError and nothing is stored or sent; a source
 // over its limit gets *RateLimitError, likewise.
 //
@@ -60,12 +66,24 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if err != nil {
 		return err
 	}
+	var grants []purposeGrant
+	if req.Consent {
+		grants = append(grants, purposeGrant{purpose: m.PurposeID(), version: version})
+	}
+	for _, id := range req.Purposes {
+		p, _ := m.Extra(id) // validate checked it
+		v := NewExtraWordingVersion(m, p)
+		if err := s.archiveOnce(ctx, m.ID, v); err != nil {
+			return err
+		}
+		grants = append(grants, purposeGrant{purpose: m.ExtraPurposeID(p), version: v})
+	}
 	subscriber := s.Keys.Subject.SubscriberID(email)
 	for round := 1; ; round++ {
 		var keys signupKeys
 		err = s.commitAfterLedger(ctx, subscriber, signupRetry, func(ledger []Event) (Write, error) {
 			keys = s.idempotency(req, m, ledger, subscriber, email, name, version.ID)
-			return s.signupWrite(ctx, req, m, version, ledger, subscriber, email, name, keys)
+			return s.signupWrite(ctx, req, m, grants, ledger, subscriber, email, name, keys)
 		})
 		if !errors.Is(err, ErrClaimTaken) {
 			break
@@ -86,8 +104,17 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	return nil
 }
 
-// signupWrite decides what one sign-up writes, given the ledger as it is now.
-func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.Magnet, version WordingVersion, ledger []Event, subscriber, email, name string, keys signupKeys) (Write, error) {
+// purposeGrant is one ticked box of a sign-up: the purpose it asks consent
+// for and the wording version shown next to it.
+type purposeGrant struct {
+	purpose string
+	version WordingVersion
+}
+
+// signupWrite decides what one sign-up writes, given the ledger as it is
+// now: the `signup` event, then a `granted` event for each ticked box
+// (grants, main purpose first) that needs one.
+func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.Magnet, grants []purposeGrant, ledger []Event, subscriber, email, name string, keys signupKeys) (Write, error) {
 	now := s.Now().UTC()
 	base := Event{
 		Subscriber: subscriber, At: now, Magnet: m.ID, Email: email,
@@ -98,24 +125,29 @@ func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.M
 	signup.SubscriberType, signup.Organisation = req.SubscriberType, req.Organisation
 	signup.ID = NewEventID(now)
 	events := []Event{signup}
-	var granted *Event
-	if req.Consent {
-		if confirm, ok := newGrantNeeded(MarketingStatus(ledger, m.PurposeID()), m, version.ID); ok {
-			g := base
-			g.Type, g.Method, g.Purpose = EventGranted, MethodCheckbox, m.PurposeID()
-			g.WordingVersion, g.Wording, g.PrivacyPolicyURL = version.ID, version.Wording, version.PrivacyPolicyURL
-			g.Frequency, g.Controller = version.Frequency, version.Controller
-			g.ConfirmationRequired = confirm
-			g.ID = NewEventID(now)
-			events = append(events, g)
-			granted = &events[len(events)-1]
+	for _, pg := range grants {
+		confirm, ok := newGrantNeeded(MarketingStatus(ledger, pg.purpose), m, pg.version.ID)
+		if !ok {
+			continue
 		}
+		g := base
+		g.Type, g.Method, g.Purpose = EventGranted, MethodCheckbox, pg.purpose
+		g.WordingVersion, g.Wording, g.PrivacyPolicyURL = pg.version.ID, pg.version.Wording, pg.version.PrivacyPolicyURL
+		g.Frequency, g.Controller = pg.version.Frequency, pg.version.Controller
+		g.ConfirmationRequired = confirm
+		g.ID = NewEventID(now)
+		events = append(events, g)
 	}
 	w := Write{Events: events, Claims: keys.claims(now)}
-	if granted != nil && granted.ConfirmationRequired {
-		// The pending confirmation expires with its link; TTL removes it,
-		// while the signup and granted events stay as history.
-		w.Claims = append(w.Claims, ClaimRecord{Key: pendingKey(subscriber, m.ID, granted.ID), ExpiresAt: now.Add(m.ConfirmExpiry())})
+	for _, g := range events[1:] {
+		if g.ConfirmationRequired {
+			// The pending confirmation expires with its link; TTL removes
+			// it, while the signup and granted events stay as history. One
+			// link confirms every grant of the sign-up, so one record,
+			// named after the first grant, is enough.
+			w.Claims = append(w.Claims, ClaimRecord{Key: pendingKey(subscriber, m.ID, g.ID), ExpiresAt: now.Add(m.ConfirmExpiry())})
+			break
+		}
 	}
 	slot, ok, err := s.mailSlot(ctx, subscriber)
 	if err != nil {
@@ -199,13 +231,19 @@ func (s *Service) archiveOnce(ctx context.Context, magnetID string, v WordingVer
 }
 
 // ArchiveCurrentWordings archives every configured magnet's current wording
-// version now rather than at its first sign-up, so a form rendered from this
-// configuration can name its version at once (the local server calls it at
-// start). Old versions are never removed.
+// versions (its main checkbox's and each extra purpose's) now rather than
+// at their first sign-up, so a form rendered from this configuration can
+// name its version at once (the local server calls it at start). Old
+// versions are never removed.
 func (s *Service) ArchiveCurrentWordings(ctx context.Context) error {
 	for _, m := range s.Catalog.All() {
 		if err := s.archiveOnce(ctx, m.ID, NewWordingVersion(m)); err != nil {
 			return err
+		}
+		for _, p := range m.ExtraPurposes {
+			if err := s.archiveOnce(ctx, m.ID, NewExtraWordingVersion(m, p)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -214,7 +252,8 @@ func (s *Service) ArchiveCurrentWordings(ctx context.Context) error {
 // validate checks req and returns its magnet, canonical address and
 // trimmed name, or a *ValidationError with a message per field. It sets
 // req's SubscriberType and Organisation to what the signup event records
-// (see CheckSubscriber).
+// (see CheckSubscriber), and req's Purposes to the extra purposes ticked,
+// in the magnet's order (see checkPurposes).
 func (s *Service) validate(req *SignupRequest) (magnet.Magnet, string, string, error) {
 	fields := map[string]string{}
 	var m magnet.Magnet
@@ -245,9 +284,40 @@ func (s *Service) validate(req *SignupRequest) (magnet.Magnet, string, string, e
 		var problems map[string]string
 		req.SubscriberType, req.Organisation, problems = CheckSubscriber(m.AskSubscriberType, req.SubscriberType, req.Organisation)
 		maps.Copy(fields, problems)
+		var problem string
+		if req.Purposes, problem = checkPurposes(m, req.Purposes); problem != "" {
+			fields["purposes"] = problem
+		}
 	}
 	if len(fields) > 0 {
 		return magnet.Magnet{}, "", "", &ValidationError{Fields: fields}
 	}
 	return m, email, name, nil
+}
+
+// checkPurposes checks the extra purposes a sign-up ticked (ids of m's
+// ExtraPurposes) and returns them in m's order, or a message for the
+// visitor: each must be one m offers, ticked once.
+func checkPurposes(m magnet.Magnet, ticked []string) ([]string, string) {
+	if len(ticked) == 0 {
+		return nil, ""
+	}
+	seen := map[string]bool{}
+	for _, id := range ticked {
+		id = strings.TrimSpace(id)
+		if _, ok := m.Extra(id); !ok {
+			return nil, "One of the boxes you ticked is not on this form any more. Reload the page and send it again."
+		}
+		if seen[id] {
+			return nil, "The same box was sent more than once; send each ticked box once."
+		}
+		seen[id] = true
+	}
+	var ordered []string
+	for _, p := range m.ExtraPurposes {
+		if seen[p.ID] {
+			ordered = append(ordered, p.ID)
+		}
+	}
+	return ordered, ""
 }

@@ -66,6 +66,65 @@ type Magnet struct {
 	// all of it. Unsubscribing from its emails stops only that, unless the
 	// person chooses "stop all marketing from <controller>".
 	Purpose *Purpose `json:"purpose,omitempty"`
+	// ProductCategories (optional) are the kinds of product or service
+	// this magnet's marketing purpose is about ("accounting software"); an
+	// imported customer's soft opt-in counts for a purpose only if their
+	// purchase's category is one of its purpose's categories.
+	ProductCategories []string `json:"product_categories,omitempty"`
+	// ExtraPurposes (optional, at most MaxExtraPurposes) are further
+	// marketing purposes, each asked by its own unticked checkbox under the
+	// main one — a named partner, a narrower list. Each box is its own
+	// purpose; the freebie never depends on any of them.
+	ExtraPurposes []ExtraPurpose `json:"extra_purposes,omitempty"`
+}
+
+// MaxExtraPurposes caps a magnet's extra purposes (checkboxes).
+const MaxExtraPurposes = 5
+
+// ExtraPurpose is a further marketing purpose a magnet asks for with its own
+// unticked checkbox.
+type ExtraPurpose struct {
+	// ID is 1-63 characters of a-z, 0-9 and '-', unique within the magnet
+	// and different from its Purpose's id; see Magnet.ExtraPurposeID.
+	ID string `json:"id"`
+	// Name says it for people ("offers from Books R Us Ltd"): one line of
+	// at most 100 bytes.
+	Name string `json:"name"`
+	// Wording is shown verbatim next to its own checkbox and recorded
+	// verbatim with its grants.
+	Wording string `json:"consent_wording"`
+	// Partner is the named third party that will email, if any ("Books R
+	// Us Ltd, 2 Low St, Leeds"); Wording must name it (its text up to the
+	// first comma).
+	Partner string `json:"partner,omitempty"`
+}
+
+// ExtraPurposeID is the purpose p's checkbox asks consent for:
+// "<controller purpose>/<p.ID>" ("marketing:acme-ltd/books-r-us") — a
+// purpose of the magnet's controller, so "stop all marketing from
+// <controller>" stops it too.
+func (m Magnet) ExtraPurposeID(p ExtraPurpose) string {
+	return ControllerPurpose(m.Controller) + "/" + p.ID
+}
+
+// Extra returns the magnet's extra purpose with the given id (ExtraPurpose.ID).
+func (m Magnet) Extra(id string) (ExtraPurpose, bool) {
+	for _, p := range m.ExtraPurposes {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return ExtraPurpose{}, false
+}
+
+// PurposeIDs lists every purpose m asks consent for: its main purpose
+// (PurposeID) first, then each extra purpose's, in order.
+func (m Magnet) PurposeIDs() []string {
+	ids := []string{m.PurposeID()}
+	for _, p := range m.ExtraPurposes {
+		ids = append(ids, m.ExtraPurposeID(p))
+	}
+	return ids
 }
 
 // DefaultConfirmExpiry is how long confirm links work unless configured.
@@ -170,8 +229,29 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // Catalog is the validated set of configured magnets.
 type Catalog struct {
-	magnets []Magnet
-	byID    map[string]Magnet
+	magnets  []Magnet
+	byID     map[string]Magnet
+	purposes []PurposeInfo
+}
+
+// PurposeInfo describes one purpose the catalog asks consent for.
+type PurposeInfo struct {
+	// ID is the purpose id: "marketing:acme-ltd",
+	// "marketing:acme-ltd/seo-tips", "marketing:acme-ltd/books-r-us".
+	ID string
+	// Name says it for people, as Magnet.PurposeName does: "marketing
+	// email from Acme Ltd", "weekly SEO tips from Acme Ltd"; for an extra
+	// purpose its configured name ("offers from Books R Us Ltd").
+	Name string
+	// Controller is the controller-wide purpose id ID belongs to.
+	Controller string
+	// Categories is the union of the ProductCategories of the magnets whose
+	// main purpose (PurposeID) is ID, first spelling kept; nil for a
+	// purpose only asked as an extra.
+	Categories []string
+	// Partner is, for an extra purpose, the named third party that will
+	// email, if any.
+	Partner string
 }
 
 type file struct {
@@ -217,10 +297,86 @@ func Parse(data []byte) (*Catalog, error) {
 		c.byID[m.ID] = m
 		c.magnets = append(c.magnets, m)
 	}
+	var perrs []error
+	c.purposes, perrs = purposesOf(c.magnets)
+	errs = append(errs, perrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// purposesOf lists the purposes magnets ask for, in catalog order, each
+// once: per magnet its controller-wide purpose, its main purpose and its
+// extra purposes. One purpose id asked by several magnets must name the same
+// partner (or none) everywhere: one id is one purpose.
+func purposesOf(magnets []Magnet) ([]PurposeInfo, []error) {
+	var (
+		list []PurposeInfo
+		errs []error
+	)
+	index := map[string]int{}
+	where := map[string]string{} // purpose id -> the magnet field that first named it
+	add := func(p PurposeInfo, from string) int {
+		i, seen := index[p.ID]
+		if !seen {
+			index[p.ID] = len(list)
+			where[p.ID] = from
+			list = append(list, p)
+			return len(list) - 1
+		}
+		if !strings.EqualFold(list[i].Partner, p.Partner) {
+			errs = append(errs, fmt.Errorf("%s: purpose %s names partner %q but %s names %q; one purpose id is one purpose — give each partner its own id",
+				from, p.ID, p.Partner, where[p.ID], list[i].Partner))
+		}
+		return i
+	}
+	for i, m := range magnets {
+		if m.Controller == "" || slug(m.Controller) == "" {
+			continue // reported by validate
+		}
+		controller := ControllerPurpose(m.Controller)
+		add(PurposeInfo{ID: controller, Name: "marketing email from " + ControllerName(m.Controller), Controller: controller},
+			fmt.Sprintf("magnets[%d] (%q): controller", i, m.ID))
+		field := "controller"
+		if m.Purpose != nil {
+			field = "purpose"
+		}
+		main := add(PurposeInfo{ID: m.PurposeID(), Name: m.PurposeName(), Controller: controller}, fmt.Sprintf("magnets[%d] (%q): %s", i, m.ID, field))
+		for _, c := range m.ProductCategories {
+			if !slices.ContainsFunc(list[main].Categories, func(have string) bool { return strings.EqualFold(have, c) }) {
+				list[main].Categories = append(list[main].Categories, c)
+			}
+		}
+		for j, p := range m.ExtraPurposes {
+			add(PurposeInfo{ID: m.ExtraPurposeID(p), Name: p.Name, Controller: controller, Partner: p.Partner},
+				fmt.Sprintf("magnets[%d] (%q): extra_purposes[%d]", i, m.ID, j))
+		}
+	}
+	return list, errs
+}
+
+// Purposes returns every purpose the catalog asks consent for, in catalog
+// order, each once. Every controller's controller-wide purpose is listed,
+// even if all its magnets ask for narrower ones.
+func (c *Catalog) Purposes() []PurposeInfo {
+	out := make([]PurposeInfo, len(c.purposes))
+	for i, p := range c.purposes {
+		p.Categories = slices.Clone(p.Categories)
+		out[i] = p
+	}
+	return out
+}
+
+// Purpose returns the purpose with the given id, if the catalog asks for it.
+func (c *Catalog) Purpose(id string) (PurposeInfo, bool) {
+	for _, p := range c.purposes {
+		if p.ID == id {
+			p.Categories = slices.Clone(p.Categories)
+			return p, true
+		}
+	}
+	return PurposeInfo{}, false
 }
 
 // Get returns the magnet with the given id.
@@ -250,6 +406,26 @@ func (m Magnet) trimmed() Magnet {
 		&m.SenderEmail, &m.ReplyTo, &m.ConsentWording, &m.Frequency, &m.PrivacyPolicyURL,
 		&m.Controller, &m.ThankYouURL} {
 		*s = strings.TrimSpace(*s)
+	}
+	// Copies, so trimming never changes the caller's slices.
+	if m.ProductCategories != nil {
+		cats := make([]string, len(m.ProductCategories))
+		for i, c := range m.ProductCategories {
+			cats[i] = strings.TrimSpace(c)
+		}
+		m.ProductCategories = cats
+	}
+	if m.ExtraPurposes != nil {
+		extras := make([]ExtraPurpose, len(m.ExtraPurposes))
+		for i, p := range m.ExtraPurposes {
+			extras[i] = ExtraPurpose{ID: strings.TrimSpace(p.ID), Name: strings.TrimSpace(p.Name),
+				Wording: strings.TrimSpace(p.Wording), Partner: strings.TrimSpace(p.Partner)}
+		}
+		m.ExtraPurposes = extras
+	}
+	if m.Purpose != nil {
+		p := Purpose{ID: strings.TrimSpace(m.Purpose.ID), Name: strings.TrimSpace(m.Purpose.Name)}
+		m.Purpose = &p
 	}
 	return m
 }
@@ -284,6 +460,22 @@ func (m Magnet) validate() []error {
 		}
 		if n := strings.TrimSpace(p.Name); n == "" || len(n) > 100 || hasControl(n) {
 			fail("purpose.name", "is required: one line of at most 100 bytes, e.g. \"weekly SEO tips\"")
+		}
+	}
+	if phrase := vagueRecipients(m.ConsentWording); phrase != "" {
+		fail("consent_wording", "must not say %q: consent to unnamed recipients is not consent — name each partner as its own extra purpose (extra_purposes, with partner)", phrase)
+	}
+	m.validateExtras(fail)
+	seen := map[string]bool{}
+	for i, c := range m.ProductCategories {
+		field := fmt.Sprintf("product_categories[%d]", i)
+		switch key := strings.ToLower(c); {
+		case c == "" || len(c) > 60 || hasControl(c):
+			fail(field, "must be one line of 1-60 bytes, e.g. \"accounting software\"")
+		case seen[key]:
+			fail(field, "%q is listed twice", c)
+		default:
+			seen[key] = true
 		}
 	}
 	if m.Controller != "" && slug(m.Controller) == "" {
@@ -321,6 +513,70 @@ func (m Magnet) validate() []error {
 		}
 	}
 	return errs
+}
+
+// validateExtras checks the extra purposes, reporting through fail.
+func (m Magnet) validateExtras(fail func(field, format string, args ...any)) {
+	if len(m.ExtraPurposes) > MaxExtraPurposes {
+		fail("extra_purposes", "at most %d extra purposes (checkboxes) per magnet", MaxExtraPurposes)
+	}
+	ids := map[string]bool{}
+	for i, p := range m.ExtraPurposes {
+		field := fmt.Sprintf("extra_purposes[%d].", i)
+		switch {
+		case !idPattern.MatchString(p.ID):
+			fail(field+"id", "must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
+		case ids[p.ID]:
+			fail(field+"id", "%q is used twice in this magnet", p.ID)
+		case m.Purpose != nil && p.ID == m.Purpose.ID:
+			fail(field+"id", "%q is the magnet's purpose.id; an extra checkbox asks for a different purpose", p.ID)
+		}
+		ids[p.ID] = true
+		if p.Name == "" || len(p.Name) > 100 || hasControl(p.Name) {
+			fail(field+"name", "is required: one line of at most 100 bytes, e.g. \"offers from Books R Us Ltd\"")
+		}
+		if p.Partner != "" && (len(p.Partner) > 200 || hasControl(p.Partner)) {
+			fail(field+"partner", "must be one line of at most 200 bytes: the partner's name, then its address (\"Books R Us Ltd, 2 Low St, Leeds\")")
+		}
+		switch {
+		case p.Wording == "":
+			fail(field+"consent_wording", "is required: it is shown next to this purpose's own checkbox")
+		case vagueRecipients(p.Wording) != "":
+			fail(field+"consent_wording", "must not say %q: consent to unnamed recipients is not consent — name each partner as its own extra purpose, with partner", vagueRecipients(p.Wording))
+		case p.Partner != "" && !strings.Contains(strings.ToLower(p.Wording), strings.ToLower(ControllerName(p.Partner))):
+			fail(field+"consent_wording", "must name the partner %q: people must see who will email them", ControllerName(p.Partner))
+		}
+	}
+}
+
+// vaguePhrases name recipients without naming them. Consent for partners
+// must name each one; "selected third parties" is not consent.
+var vaguePhrases = []string{"selected third parties", "third parties", "carefully selected", "carefully chosen",
+	"selected partners", "trusted partners", "our partners"}
+
+// vagueRecipients returns the first vague-recipient phrase wording uses
+// as whole words (case, punctuation and spacing ignored: "Third-Parties"
+// counts), or "". A phrase denied within the six words before it in the
+// same clause — "we never share your details with third parties" — does
+// not count.
+func vagueRecipients(wording string) string {
+	clauses := strings.FieldsFunc(strings.ToLower(wording), func(r rune) bool { return strings.ContainsRune(".,;:!?()", r) })
+	for _, p := range vaguePhrases {
+		phrase := strings.Fields(p)
+		for _, clause := range clauses {
+			words := strings.FieldsFunc(clause, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+			for i := 0; i+len(phrase) <= len(words); i++ {
+				if slices.Equal(words[i:i+len(phrase)], phrase) && !slices.ContainsFunc(words[max(0, i-6):i], isDenial) {
+					return p
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isDenial(word string) bool {
+	return word == "never" || word == "not" || word == "no" || word == "nor"
 }
 
 func plainAddress(s string) error {

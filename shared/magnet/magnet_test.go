@@ -2,6 +2,7 @@ package magnet
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,11 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// extra is a valid extra purpose with the given id, as JSON.
+func extra(id string) string {
+	return `{"id":"` + id + `","name":"offers from B Ltd","consent_wording":"Yes, B Ltd may email me offers","partner":"B Ltd, 2 Low St"}`
+}
+
 func TestParseNamesTheBadField(t *testing.T) {
 	valid := `"id":"ebook","title":"T","description":"D","download_url":"https://x.example/f.pdf",` +
 		`"sender_name":"S","sender_email":"s@x.example","consent_wording":"W","frequency":"weekly",` +
@@ -51,6 +57,22 @@ func TestParseNamesTheBadField(t *testing.T) {
 		{"purpose with a bad id", `{"magnets":[{` + valid + `,"purpose":{"id":"SEO tips","name":"weekly SEO tips"}}]}`, "purpose.id"},
 		{"purpose without a name", `{"magnets":[{` + valid + `,"purpose":{"id":"seo-tips"}}]}`, "purpose.name"},
 		{"controller without letters", `{"magnets":[{` + strings.Replace(valid, `"controller":"C"`, `"controller":"--"`, 1) + `}]}`, "controller"},
+		{"vague recipients in the main wording", `{"magnets":[{` + strings.Replace(valid, `"consent_wording":"W"`, `"consent_wording":"Yes, send me offers from Selected Third-Parties"`, 1) + `}]}`, "consent_wording: must not say \"selected third parties\""},
+		{"extra without an id", `{"magnets":[{` + valid + `,"extra_purposes":[{"name":"offers from B Ltd","consent_wording":"Yes, B Ltd may email me"}]}]}`, "extra_purposes[0].id"},
+		{"extra id twice", `{"magnets":[{` + valid + `,"extra_purposes":[` + extra("b") + `,` + extra("b") + `]}]}`, "extra_purposes[1].id"},
+		{"extra id is the purpose id", `{"magnets":[{` + valid + `,"purpose":{"id":"b","name":"news"},"extra_purposes":[` + extra("b") + `]}]}`, "extra_purposes[0].id"},
+		{"extra without a name", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"b","consent_wording":"Yes, B Ltd may email me"}]}]}`, "extra_purposes[0].name"},
+		{"extra without wording", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"b","name":"offers from B Ltd"}]}]}`, "extra_purposes[0].consent_wording"},
+		{"extra naming no one", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"b","name":"offers","consent_wording":"Yes, our trusted partners may email me"}]}]}`, "extra_purposes[0].consent_wording: must not say \"trusted partners\""},
+		{"partner not in the wording", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"b","name":"offers from B Ltd","consent_wording":"Yes, send me book offers","partner":"Books R Us Ltd, 2 Low St, Leeds"}]}]}`, "extra_purposes[0].consent_wording: must name the partner \"Books R Us Ltd\""},
+		{"partner on two lines", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"b","name":"offers from B Ltd","consent_wording":"Yes, B Ltd may email me","partner":"B Ltd\nBcc: x"}]}]}`, "extra_purposes[0].partner"},
+		{"six extras", `{"magnets":[{` + valid + `,"extra_purposes":[` + extra("a") + `,` + extra("b") + `,` + extra("c") + `,` + extra("d") + `,` + extra("e") + `,` + extra("f") + `]}]}`, "extra_purposes: at most 5"},
+		{"unknown extra field", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"b","name":"n","consent_wording":"w","partnr":"B Ltd"}]}]}`, "partnr"},
+		{"empty category", `{"magnets":[{` + valid + `,"product_categories":["books"," "]}]}`, "product_categories[1]"},
+		{"category twice", `{"magnets":[{` + valid + `,"product_categories":["Books","books "]}]}`, "product_categories[1]: \"books\" is listed twice"},
+		{"long category", `{"magnets":[{` + valid + `,"product_categories":["` + strings.Repeat("x", 61) + `"]}]}`, "product_categories[0]"},
+		{"one purpose id, two partners", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"p","name":"offers from B Ltd","consent_wording":"Yes, B Ltd may email me","partner":"B Ltd"}]},{` +
+			strings.Replace(valid, `"id":"ebook"`, `"id":"other"`, 1) + `,"extra_purposes":[{"id":"p","name":"offers from C Ltd","consent_wording":"Yes, C Ltd may email me","partner":"C Ltd"}]}]}`, "magnets[1] (\"other\"): extra_purposes[0]: purpose marketing:c/p names partner \"C Ltd\""},
 		{"javascript download", `{"magnets":[{` + strings.Replace(valid, `"https://x.example/f.pdf"`, `"javascript:alert(1)"`, 1) + `}]}`, "download_url"},
 	}
 	for _, tt := range tests {
@@ -116,6 +138,85 @@ func TestNarrowerPurpose(t *testing.T) {
 	} {
 		if got := WithinController(purpose, "marketing:acme-ltd"); got != want {
 			t.Errorf("WithinController(%q): got %v, want %v", purpose, got, want)
+		}
+	}
+}
+
+func TestExtraPurposesAndCategories(t *testing.T) {
+	base := `"title":"T","description":"D","download_url":"https://x.example/f.pdf",` +
+		`"sender_name":"S","sender_email":"s@x.example","consent_wording":"Yes, Acme Ltd may email me","frequency":"weekly",` +
+		`"privacy_policy_url":"https://x.example/p","controller":"Acme Ltd, 1 High St"`
+	data := `{"magnets":[` +
+		`{"id":"tips",` + base + `,"purpose":{"id":"seo-tips","name":"weekly SEO tips"},"product_categories":[" SEO audits ","seo courses"],` +
+		`"extra_purposes":[{"id":" books-r-us ","name":" offers from Books R Us Ltd ","consent_wording":" Yes, BOOKS R US LTD may email me book offers. ","partner":" Books R Us Ltd, 2 Low St, Leeds "}]},` +
+		`{"id":"guide",` + base + `,"purpose":{"id":"seo-tips","name":"weekly SEO tips"},"product_categories":["seo audits","Rank tracking"],` +
+		`"extra_purposes":[{"id":"books-r-us","name":"offers from Books R Us Ltd","consent_wording":"Yes, Books R Us Ltd may email me.","partner":"Books R Us Ltd, 2 Low St, Leeds"},` +
+		`{"id":"digest","name":"the monthly digest from Acme Ltd","consent_wording":"Yes, send me the monthly digest"}]}]}`
+	c, err := Parse([]byte(data))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	m, _ := c.Get("tips")
+	if got, want := m.ProductCategories, []string{"SEO audits", "seo courses"}; !slices.Equal(got, want) {
+		t.Errorf("product categories: got %q, want %q (trimmed)", got, want)
+	}
+	p := m.ExtraPurposes[0]
+	if p.ID != "books-r-us" || p.Name != "offers from Books R Us Ltd" || p.Wording != "Yes, BOOKS R US LTD may email me book offers." || p.Partner != "Books R Us Ltd, 2 Low St, Leeds" {
+		t.Errorf("extra purpose not trimmed: %+v", p)
+	}
+	if got, want := m.ExtraPurposeID(p), "marketing:acme-ltd/books-r-us"; got != want {
+		t.Errorf("ExtraPurposeID: got %q, want %q", got, want)
+	}
+	if !WithinController(m.ExtraPurposeID(p), ControllerPurpose(m.Controller)) {
+		t.Errorf("an extra purpose is not within its controller: stop-all would miss it")
+	}
+	if got, ok := m.Extra("books-r-us"); !ok || got != p {
+		t.Errorf("Extra(books-r-us): got %+v, %v", got, ok)
+	}
+	if _, ok := m.Extra("marketing:acme-ltd/books-r-us"); ok {
+		t.Errorf("Extra found a full purpose id; it takes the extra's own id")
+	}
+	want := []PurposeInfo{
+		{ID: "marketing:acme-ltd", Name: "marketing email from Acme Ltd", Controller: "marketing:acme-ltd"},
+		{ID: "marketing:acme-ltd/seo-tips", Name: "weekly SEO tips from Acme Ltd", Controller: "marketing:acme-ltd", Categories: []string{"SEO audits", "seo courses", "Rank tracking"}},
+		{ID: "marketing:acme-ltd/books-r-us", Name: "offers from Books R Us Ltd", Controller: "marketing:acme-ltd", Partner: "Books R Us Ltd, 2 Low St, Leeds"},
+		{ID: "marketing:acme-ltd/digest", Name: "the monthly digest from Acme Ltd", Controller: "marketing:acme-ltd"},
+	}
+	got := c.Purposes()
+	if len(got) != len(want) {
+		t.Fatalf("Purposes: got %d, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if g, w := got[i], want[i]; g.ID != w.ID || g.Name != w.Name || g.Controller != w.Controller || g.Partner != w.Partner || !slices.Equal(g.Categories, w.Categories) {
+			t.Errorf("Purposes()[%d]: got %+v, want %+v", i, g, w)
+		}
+	}
+	if p, ok := c.Purpose("marketing:acme-ltd/seo-tips"); !ok || len(p.Categories) != 3 {
+		t.Errorf("Purpose(seo-tips): got %+v, %v", p, ok)
+	}
+	if _, ok := c.Purpose("marketing:acme-ltd/nope"); ok {
+		t.Errorf("Purpose of an unconfigured id: found")
+	}
+	got[1].Categories[0] = "changed"
+	if p, _ := c.Purpose("marketing:acme-ltd/seo-tips"); p.Categories[0] != "SEO audits" {
+		t.Errorf("editing Purposes()' result changed the catalog")
+	}
+}
+
+func TestVagueRecipients(t *testing.T) {
+	for wording, want := range map[string]string{
+		"Yes, email me offers from selected third parties":                 "selected third parties",
+		"Yes, and pass my details to THIRD  PARTIES":                       "third parties",
+		"Yes, offers from carefully-selected companies":                    "carefully selected",
+		"Yes, our partners may email me":                                   "our partners",
+		"Yes, Acme Ltd's trusted partners may email me":                    "trusted partners",
+		"Yes, Books R Us Ltd may email me":                                 "",
+		"Yes, email me. We never share your details with third parties.":   "",
+		"We will not sell to third parties, but our partners may email me": "our partners",
+		"Yes, your partners' offers... no: Yours partnership Ltd":          "",
+	} {
+		if got := vagueRecipients(wording); got != want {
+			t.Errorf("vagueRecipients(%q): got %q, want %q", wording, got, want)
 		}
 	}
 }

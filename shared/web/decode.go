@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/unbundled/unbundled/shared/consent"
+	"github.com/unbundled/unbundled/shared/magnet"
 )
 
 // Request bodies are read strictly: a body that one parser could read
@@ -22,9 +24,23 @@ import (
 // or no field at all, means consent was not given.
 var consentValues = map[string]bool{"yes": true, "on": true, "true": true}
 
-// signupFields are the fields a sign-up reads, from a form or a JSON object.
+// signupFields are the fields a sign-up reads once, from a form or a JSON
+// object.
 var signupFields = []string{"email", "magnet", "name", "marketing_consent", "consent_version",
 	"subscriber_type", "organisation", "role", "company_number", "org_kind", honeypotField, stampField}
+
+// purposeField is the form field of an extra purpose's checkbox, repeated
+// once per box ticked (its value the purpose's id); purposesField is the
+// JSON member holding them, an array of strings.
+const (
+	purposeField  = "purpose"
+	purposesField = "purposes"
+)
+
+// maxPurposeValue caps the length of one ticked extra purpose id (the
+// magnet's id rule allows 63 bytes); a magnet has at most
+// magnet.MaxExtraPurposes extra boxes.
+const maxPurposeValue = 63
 
 // signupJSON is the JSON sign-up body. Names match exactly; other names are
 // refused.
@@ -43,6 +59,8 @@ type signupJSON struct {
 	Role           string `json:"role"`
 	CompanyNumber  string `json:"company_number"`
 	OrgKind        string `json:"org_kind"`
+	// Purposes are the extra purposes' boxes ticked (their ids).
+	Purposes []string `json:"purposes"`
 }
 
 // signupForm is a decoded sign-up: the request for the service, and the trap
@@ -63,7 +81,7 @@ const maxFieldName = 64
 func decodeSignup(r *http.Request, mediaType string) (signupForm, error) {
 	switch mediaType {
 	case "application/json":
-		if err := notInQuery(r, signupFields...); err != nil {
+		if err := notInQuery(r, slices.Concat(signupFields, []string{purposesField, purposeField})...); err != nil {
 			return signupForm{}, err
 		}
 		return decodeSignupJSON(r.Body)
@@ -74,11 +92,18 @@ func decodeSignup(r *http.Request, mediaType string) (signupForm, error) {
 		if err := singleValues(r, signupFields...); err != nil {
 			return signupForm{}, err
 		}
+		if err := notInQuery(r, purposeField); err != nil {
+			return signupForm{}, err
+		}
 		f := r.PostForm
+		purposes := f[purposeField]
+		if err := checkPurposeValues(purposes); err != nil {
+			return signupForm{}, err
+		}
 		return signupForm{
 			SignupRequest: consent.SignupRequest{
 				Email: f.Get("email"), Magnet: f.Get("magnet"), Name: f.Get("name"),
-				Consent: consentValues[f.Get("marketing_consent")], Method: consent.MethodForm,
+				Consent: consentValues[f.Get("marketing_consent")], Purposes: purposes, Method: consent.MethodForm,
 				WordingVersion: f.Get("consent_version"), SubscriberType: f.Get("subscriber_type"),
 				Organisation: consent.Organisation{
 					Name: f.Get("organisation"), Role: f.Get("role"), Number: f.Get("company_number"), Kind: f.Get("org_kind"),
@@ -111,9 +136,12 @@ func decodeSignupJSON(body io.Reader) (signupForm, error) {
 	if err := json.Unmarshal(data, &in, json.RejectUnknownMembers(true)); err != nil {
 		return signupForm{}, jsonError(err, wantObject)
 	}
+	if err := checkPurposeValues(in.Purposes); err != nil {
+		return signupForm{}, err
+	}
 	return signupForm{
 		SignupRequest: consent.SignupRequest{
-			Email: in.Email, Magnet: in.Magnet, Name: in.Name, Consent: jsonConsent(in.MarketingConsent),
+			Email: in.Email, Magnet: in.Magnet, Name: in.Name, Consent: jsonConsent(in.MarketingConsent), Purposes: in.Purposes,
 			Method: consent.MethodJSON, WordingVersion: in.ConsentVersion, SubscriberType: in.SubscriberType,
 			Organisation: consent.Organisation{Name: in.Organisation, Role: in.Role, Number: in.CompanyNumber, Kind: in.OrgKind},
 		},
@@ -130,7 +158,9 @@ func jsonError(err error, fallback string) error {
 	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):
 		return invalid(fieldName(syn.JSONPointer.LastToken()), "This name appears more than once; send it once.")
 	case errors.As(err, &sem) && errors.Is(sem.Err, json.ErrUnknownName):
-		return invalid(fieldName(sem.JSONPointer.LastToken()), "Unknown name; send only email, magnet, name, marketing_consent, consent_version and, where the form asks who you sign up as, subscriber_type, organisation, role, company_number and org_kind, spelt exactly so.")
+		return invalid(fieldName(sem.JSONPointer.LastToken()), "Unknown name; send only email, magnet, name, marketing_consent, consent_version, purposes and, where the form asks who you sign up as, subscriber_type, organisation, role, company_number and org_kind, spelt exactly so.")
+	case errors.As(err, &sem) && firstToken(sem.JSONPointer) == purposesField:
+		return invalid(purposesField, "Send purposes as an array of strings: the ids of the extra boxes ticked.")
 	case errors.As(err, &sem) && sem.JSONPointer != "":
 		return invalid(fieldName(firstToken(sem.JSONPointer)), "Send this as a string.")
 	default:
@@ -156,6 +186,22 @@ func fieldName(name string) string {
 		}
 	}
 	return name
+}
+
+// checkPurposeValues bounds the extra boxes a sign-up says were ticked
+// before the service looks at them: at most magnet.MaxExtraPurposes values
+// of at most maxPurposeValue bytes each. Which ids are valid is the
+// service's to say (consent.SignupRequest.Purposes).
+func checkPurposeValues(purposes []string) error {
+	if len(purposes) > magnet.MaxExtraPurposes {
+		return invalid(purposesField, fmt.Sprintf("Tick at most %d extra boxes.", magnet.MaxExtraPurposes))
+	}
+	for _, p := range purposes {
+		if len(p) > maxPurposeValue {
+			return invalid(purposesField, "One of the boxes you ticked is not on this form. Reload the page and send it again.")
+		}
+	}
+	return nil
 }
 
 // jsonConsent accepts true or one of the consent strings; anything else
