@@ -98,7 +98,7 @@ func New(opts Options) (*App, error) {
 	app.closers = append(app.closers, box.Close)
 
 	service := &consent.Service{
-		Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Limits: opts.Limits,
+		Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Limits: opts.Limits,
 		Keys: keys, BaseURL: opts.BaseURL, Now: time.Now,
 	}
 	deliverer := &consent.Deliverer{Service: service, Jobs: store, Mailer: opts.Mailer}

@@ -4,20 +4,29 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/unbundled/unbundled/shared/magnet"
 )
 
 // Basis is the ground on which marketing email may be sent to a person for
 // a purpose — or, for objected, the reason it never may. This release
-// derives consent, objected and none; soft opt-in and corporate contacts
-// come with imports.
+// derives consent from sign-ups, soft opt-in and corporate from imports,
+// objected from objections, and none otherwise.
 type Basis string
 
 const (
 	// BasisConsent: consent granted for the purpose (confirmed where the
 	// magnet required it) and not withdrawn since.
 	BasisConsent Basis = "consent"
+	// BasisSoftOptIn: an existing customer imported with evidence of all
+	// three soft opt-in conditions, for a purpose whose declared product
+	// categories include theirs. Every message must offer the opt-out.
+	BasisSoftOptIn Basis = "soft_opt_in"
+	// BasisCorporate: a contact at a registered company (or LLP or public
+	// body), imported with a legitimate-interests assessment reference and
+	// their role, for a purpose relevant to that role.
+	BasisCorporate Basis = "corporate"
 	// BasisObjected: the person objected to direct marketing; no purpose
 	// may ever be marketed to them again.
 	BasisObjected Basis = "objected"
@@ -36,11 +45,25 @@ type Decision struct {
 	// hand on: "consent given 2026-11-02 on magnet 'seo-checklist',
 	// confirmed 2026-11-02".
 	Reason string `json:"reason"`
+	// OptOutURL is, when Allowed, a one-click unsubscribe link for this
+	// person and purpose (set by Service.MayEmail). Every message sent on
+	// this answer must carry it — in the text and as List-Unsubscribe —
+	// and a soft opt-in or corporate contact may be mailed only with it.
+	OptOutURL string `json:"opt_out_url,omitempty"`
 }
 
 // Decide is the one rule every sender uses: it derives the decision for
-// purpose from a person's ledger (oldest event first).
-func Decide(ledger []Event, purpose string) Decision {
+// purpose from a person's ledger (oldest event first). categories are the
+// product categories the purpose declares (magnet.PurposeInfo.Categories);
+// a soft opt-in counts only for a purpose whose categories include the
+// customer's.
+//
+// In order: a suppression (bounce, complaint) or an objection beats
+// everything; then consent for the purpose; then an imported basis — a
+// soft opt-in or a corporate contact — unless the person withdrew from the
+// purpose (or from all of its controller's marketing) at any time, before
+// or after the import.
+func Decide(ledger []Event, purpose string, categories ...string) Decision {
 	st := MarketingStatus(ledger, purpose)
 	d := Decision{Purpose: purpose, Basis: BasisNone}
 	switch st.State {
@@ -52,29 +75,109 @@ func Decide(ledger []Event, purpose string) Decision {
 		} else if !st.Granted.ConfirmationRequired {
 			d.Reason += " (single opt-in)"
 		}
-	case StatePending:
-		d.Reason = fmt.Sprintf("consent given %s on magnet '%s' awaits confirmation", day(st.Granted), st.Granted.Magnet)
-	case StateWithdrawn:
-		w := lastOf(ledger, purpose, EventWithdrawn)
-		d.Reason = fmt.Sprintf("withdrawn %s by %s", day(w), methodWords(w.Method))
+		return d
 	case StateObjected:
 		o := lastOf(ledger, "", EventObjected)
 		d.Basis = BasisObjected
 		d.Reason = fmt.Sprintf("objected %s (%s) — do not contact", day(o), methodWords(o.Method))
+		return d
 	case StateSuppressed:
 		s := lastOf(ledger, "", EventSuppressed)
 		d.Reason = fmt.Sprintf("suppressed %s after %s: no mail of any kind", day(s), methodWords(s.Method))
+		return d
+	}
+	w, withdrew := withdrawalFrom(ledger, purpose)
+	if !withdrew {
+		if imported, ok := importedBasis(ledger, purpose, categories); ok {
+			return imported
+		}
+	}
+	switch {
+	case st.State == StatePending:
+		d.Reason = fmt.Sprintf("consent given %s on magnet '%s' awaits confirmation", day(st.Granted), st.Granted.Magnet)
+	case withdrew:
+		d.Reason = fmt.Sprintf("withdrawn %s by %s", day(w), methodWords(w.Method))
 	default:
 		d.Reason = "no consent recorded for " + purpose
+		if i, found := lastImport(ledger, purpose); found && i.Basis == BasisSoftOptIn {
+			d.Reason = fmt.Sprintf("soft opt-in imported %s is for %q, which is not among this purpose's product categories", day(i), i.SoftOptIn.Category)
+		}
 	}
 	return d
+}
+
+// withdrawalFrom returns the latest `withdrawn` event for purpose or for
+// the controller-wide purpose it belongs to.
+func withdrawalFrom(ledger []Event, purpose string) (Event, bool) {
+	controller, _, _ := strings.Cut(purpose, "/")
+	for i := len(ledger) - 1; i >= 0; i-- {
+		e := ledger[i]
+		if e.Type != EventWithdrawn {
+			continue
+		}
+		if p := EventPurpose(ledger, e); p == purpose || p == controller {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
+// lastImport returns the latest `imported` event for purpose.
+func lastImport(ledger []Event, purpose string) (Event, bool) {
+	for i := len(ledger) - 1; i >= 0; i-- {
+		if e := ledger[i]; e.Type == EventImported && e.Purpose == purpose {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
+// importedBasis is the decision an imported basis for purpose gives, if
+// one stands: the latest corporate import, or the latest soft opt-in whose
+// category is one of categories.
+func importedBasis(ledger []Event, purpose string, categories []string) (Decision, bool) {
+	for i := len(ledger) - 1; i >= 0; i-- {
+		e := ledger[i]
+		if e.Type != EventImported || e.Purpose != purpose {
+			continue
+		}
+		switch e.Basis {
+		case BasisCorporate:
+			o := e.Organisation
+			number := ""
+			if o.Number != "" {
+				number = " (" + o.Number + ")"
+			}
+			return Decision{Allowed: true, Basis: BasisCorporate, Purpose: purpose, Reason: fmt.Sprintf(
+				"corporate contact: %s at %s%s, legitimate-interests assessment %s; imported %s from %s",
+				o.Role, o.Name, number, e.LIAReference, day(e), e.Import.File)}, true
+		case BasisSoftOptIn:
+			if !containsFold(categories, e.SoftOptIn.Category) {
+				continue
+			}
+			so := e.SoftOptIn
+			return Decision{Allowed: true, Basis: BasisSoftOptIn, Purpose: purpose, Reason: fmt.Sprintf(
+				"soft opt-in: customer (sale %s on %s, %q; opt-out offered %s); imported %s from %s — every message must offer the opt-out",
+				so.SaleReference, so.SaleDate, so.Category, so.OptOutOffered, day(e), e.Import.File)}, true
+		}
+	}
+	return Decision{}, false
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(c string) bool { return strings.EqualFold(strings.TrimSpace(c), strings.TrimSpace(s)) })
 }
 
 // MayEmail decides for the person with this address. An empty purpose means
 // the configuration's one controller-wide marketing purpose; with several
 // controllers configured the purpose must be named. A bad address is a
-// *ValidationError.
+// *ValidationError. An allowed answer carries the opt-out link to put in
+// the message; an erased address is "no", citing the erasure.
 func (s *Service) MayEmail(ctx context.Context, address, purpose string) (Decision, error) {
+	email, err := NormaliseAddress(address)
+	if err != nil {
+		return Decision{}, &ValidationError{Fields: map[string]string{"email": "Enter a valid email address, like name@example.com."}}
+	}
 	if purpose == "" {
 		controllers := s.ControllerPurposes()
 		if len(controllers) != 1 {
@@ -82,11 +185,27 @@ func (s *Service) MayEmail(ctx context.Context, address, purpose string) (Decisi
 		}
 		purpose = controllers[0]
 	}
-	ledger, err := s.LedgerFor(ctx, address)
+	subscriber := s.Keys.Subject.SubscriberID(email)
+	ledger, err := s.Ledger.Events(ctx, subscriber)
 	if err != nil {
-		return Decision{}, err
+		return Decision{}, fmt.Errorf("read ledger: %w", err)
 	}
-	return Decide(ledger, purpose), nil
+	if len(ledger) == 0 {
+		if t, erased, err := s.tombstone(ctx, email); err != nil {
+			return Decision{}, err
+		} else if erased {
+			return Decision{Purpose: purpose, Basis: BasisNone, Reason: fmt.Sprintf("erased %s (%s): nothing is kept — do not contact or re-add", t.At.UTC().Format("2006-01-02"), t.Reason)}, nil
+		}
+	}
+	var categories []string
+	if p, ok := s.Catalog.Purpose(purpose); ok {
+		categories = p.Categories
+	}
+	d := Decide(ledger, purpose, categories...)
+	if d.Allowed {
+		d.OptOutURL = s.PurposeUnsubscribeURL(ctx, subscriber, purpose)
+	}
+	return d, nil
 }
 
 // ControllerPurposes lists the controller-wide marketing purposes of the
@@ -141,6 +260,8 @@ func methodWords(method string) string {
 		return "the checkbox"
 	case MethodOperator:
 		return "recorded by the operator"
+	case MethodImport:
+		return "an import"
 	}
 	return method
 }

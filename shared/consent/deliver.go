@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/unbundled/unbundled/shared/magnet"
 )
 
 // Outcome is what one delivery attempt did.
@@ -224,6 +226,13 @@ func (d *Deliverer) release(ctx context.Context, job Job, cause error) error {
 
 // compose builds the job's message from the ledger now, or says why it must
 // not be sent.
+//
+// A freebie carries a confirm link while any grant for the magnet's
+// purposes (its main one and its extra ones) awaits confirmation — naming
+// the newest sign-up's first such grant, so one click confirms every box
+// that sign-up ticked — and the unsubscribe link while consent for any of
+// them stands; the one-click list headers only while consent for the main
+// purpose stands, since that is what they withdraw.
 func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, error) {
 	s := d.Service
 	ledger, err := s.Ledger.Events(ctx, job.Subscriber)
@@ -242,20 +251,28 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 	var msg Message
 	switch job.Kind {
 	case JobFreebie:
-		msg, err = s.freebieMessage(ctx, m, job.Name, job.Subscriber, st)
-	case JobReceipt:
-		if !st.Eligible() {
-			return Message{}, "consent is no longer active: " + st.Reason, nil
+		msg, err = s.freebieMessage(ctx, m, job.Name, job.Subscriber, freebieStatus(ledger, m, st))
+		if !st.Consented() {
+			// One-click withdraws the magnet's main purpose; with no
+			// consent for it standing (only an extra purpose's), the list
+			// headers would stop nothing. The visible link stays: its page
+			// stops every purpose of the controller.
+			msg.Headers = nil
 		}
-		msg, err = s.receiptMessage(ctx, m, job.Subscriber, st, ledger)
+	case JobReceipt:
+		grants, reason := receiptGrants(ledger, m)
+		if len(grants) == 0 {
+			return Message{}, "consent is no longer active: " + reason, nil
+		}
+		msg, err = s.receiptMessage(ctx, m, job.Subscriber, grants, ledger)
 	case JobConfirmLink:
-		g, awaiting := st.AwaitingConfirmation()
+		grants, awaiting := pendingConfirmation(ledger, m)
 		if !awaiting {
 			return Message{}, "nothing awaits confirmation: " + st.Reason, nil
 		}
-		msg, err = s.confirmLinkMessage(ctx, m, job.Subscriber, g.ID)
+		msg, err = s.confirmLinkMessage(ctx, m, job.Subscriber, grants, ledger)
 	case JobWithdrawLink:
-		if !st.Consented() {
+		if !canLeave(ledger, magnet.ControllerPurpose(m.Controller)) {
 			return Message{}, "no consent to withdraw: " + st.Reason, nil
 		}
 		msg, err = s.withdrawalMessage(ctx, m, job.Subscriber)
@@ -309,4 +326,28 @@ func (d *Deliverer) DeliverDue(ctx context.Context, limit int) (int, error) {
 	close(work)
 	wg.Wait()
 	return sent, errors.Join(errs...)
+}
+
+// freebieStatus is the status a magnet m's freebie is composed from, given
+// st, the status of m's main purpose: st itself, except that the grant
+// awaiting confirmation is the one the confirm link must name (see
+// pendingConfirmation), whichever of m's purposes it is for, and that
+// consent for an extra purpose alone also counts as consent standing.
+func freebieStatus(ledger []Event, m magnet.Magnet, st Status) Status {
+	if grants, ok := pendingConfirmation(ledger, m); ok {
+		if st.State == StateActive {
+			st.Awaiting = grants[0]
+			return st
+		}
+		return Status{State: StatePending, Since: grants[0].At, Granted: grants[0]}
+	}
+	if st.Consented() {
+		return st
+	}
+	for _, p := range m.PurposeIDs()[1:] {
+		if extra := MarketingStatus(ledger, p); extra.Consented() {
+			return extra
+		}
+	}
+	return st
 }

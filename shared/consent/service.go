@@ -41,8 +41,10 @@ type Evidence struct {
 	RequestID string
 }
 
-// Service runs the use cases. All fields are required except Kick, and
-// Limits (zero: no limits) and Counters (needed only for a source limit).
+// Service runs the use cases. All fields are required except Kick, Limits
+// (zero: no limits), Counters (needed only for a source limit), and
+// Erasure and Scanner (needed only by the operator's use cases: erasure,
+// imports, exports; MayEmail then cannot say an address was erased).
 type Service struct {
 	Catalog *magnet.Catalog
 	// Ledger keeps events, and the jobs and claims written with them.
@@ -51,6 +53,11 @@ type Service struct {
 	Wordings WordingArchive
 	// Counters keeps the per-source request counts Limits needs.
 	Counters CounterStore
+	// Erasure erases people and keeps their tombstones: Erase uses it, and
+	// Import and MayEmail ask it whether an address was erased.
+	Erasure Eraser
+	// Scanner reads the whole ledger, for SuppressionList.
+	Scanner LedgerScanner
 	// Limits bounds emails per address and requests per source. The zero
 	// value turns every limit off; production wiring uses DefaultLimits
 	// unless configured otherwise.

@@ -3,10 +3,12 @@ package consent
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/unbundled/unbundled/shared/magnet"
+	"github.com/unbundled/unbundled/shared/token"
 )
 
 // PurposeUnsubscribe is the token purpose of unsubscribe links.
@@ -24,6 +26,51 @@ type UnsubscribeTarget struct {
 	// MaskedEmail lets the owner recognise the address ("j•••@e•••.com")
 	// without showing it to whoever holds the link.
 	MaskedEmail string
+	// Direct is set for a link made for a message the business sent on a
+	// may-email answer (Decision.OptOutURL) rather than one of our magnet
+	// emails; Magnet then stands in for the purpose's controller and has
+	// no id or title.
+	Direct bool
+}
+
+// PurposeUnsubscribeURL is a one-click unsubscribe link for a message sent
+// to subscriber for purpose on a may-email answer. Unsubscribing by it
+// withdraws the purpose (or, for a corporate contact, records an
+// objection) like the link in a magnet's email.
+func (s *Service) PurposeUnsubscribeURL(ctx context.Context, subscriber, purpose string) string {
+	tok := s.Keys.Signing.Sign(token.Claims{Purpose: PurposeUnsubscribe, Subject: subscriber, Scope: purpose})
+	return s.baseURL(ctx) + "/unsubscribe?t=" + url.QueryEscape(tok)
+}
+
+// purposeMagnet stands in for the controller of purpose on the unsubscribe
+// pages of a Direct link: the controller's sender name and description and,
+// for a purpose narrower than the controller's, that purpose.
+func (s *Service) purposeMagnet(purpose string) magnet.Magnet {
+	controller, narrow, _ := strings.Cut(purpose, "/")
+	stand := magnet.Magnet{SenderName: "the sender", Frequency: "marketing"}
+	for _, m := range s.Catalog.All() {
+		if magnet.ControllerPurpose(m.Controller) != controller {
+			continue
+		}
+		if stand.Controller == "" {
+			stand.SenderName, stand.Controller, stand.Frequency = m.SenderName, m.Controller, m.Frequency
+		}
+		if narrow == "" {
+			break
+		}
+		if m.Purpose != nil && m.PurposeID() == purpose {
+			stand.Purpose = m.Purpose
+		}
+		for _, x := range m.ExtraPurposes {
+			if m.ExtraPurposeID(x) == purpose {
+				stand.Purpose = &magnet.Purpose{ID: x.ID, Name: x.Name}
+			}
+		}
+	}
+	if narrow != "" && stand.Purpose == nil {
+		stand.Purpose = &magnet.Purpose{ID: narrow, Name: narrow}
+	}
+	return stand
 }
 
 // CheckUnsubscribeToken verifies an unsubscribe token without changing
@@ -36,6 +83,9 @@ func (s *Service) CheckUnsubscribeToken(tok string) (UnsubscribeTarget, error) {
 	if err != nil || c.Scope == "" {
 		return UnsubscribeTarget{}, ErrBadToken
 	}
+	if strings.Contains(c.Scope, ":") { // a purpose: a Direct link
+		return UnsubscribeTarget{Subscriber: c.Subject, Magnet: s.purposeMagnet(c.Scope), Purpose: c.Scope, Direct: true}, nil
+	}
 	m, ok := s.Catalog.Get(c.Scope)
 	if !ok {
 		m = retiredMagnet(c.Scope)
@@ -45,11 +95,26 @@ func (s *Service) CheckUnsubscribeToken(tok string) (UnsubscribeTarget, error) {
 
 // retiredPurpose is the purpose of the latest grant recorded for a magnet
 // no longer configured.
+// A sign-up writes its main box's grant straight after the `signup` event
+// and any extra boxes' grants after that, so the grant that follows a
+// `signup` is the main purpose's; an extra's grant is used only if the
+// magnet has no other.
 func retiredPurpose(ledger []Event, magnetID string) string {
+	fallback := ""
 	for i := len(ledger) - 1; i >= 0; i-- {
-		if e := ledger[i]; e.Type == EventGranted && e.Magnet == magnetID {
+		e := ledger[i]
+		if e.Type != EventGranted || e.Magnet != magnetID {
+			continue
+		}
+		if i > 0 && ledger[i-1].Type == EventSignup {
 			return EventPurpose(ledger, e)
 		}
+		if fallback == "" {
+			fallback = EventPurpose(ledger, e)
+		}
+	}
+	if fallback != "" {
+		return fallback
 	}
 	return "magnet:" + magnetID
 }
@@ -74,7 +139,7 @@ func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (Unsubscr
 	if email := lastEmail(ledger); email != "" {
 		t.MaskedEmail = MaskAddress(email)
 	}
-	if _, configured := s.Catalog.Get(t.Magnet.ID); !configured {
+	if _, configured := s.Catalog.Get(t.Magnet.ID); !configured && !t.Direct {
 		t.Purpose = retiredPurpose(ledger, t.Magnet.ID)
 		if c := MarketingStatus(ledger, t.Purpose).Granted.Controller; c != "" {
 			t.Magnet.SenderName = c
@@ -105,7 +170,7 @@ func (s *Service) withdraw(ctx context.Context, tok, method string, ev Evidence,
 		return t, err
 	}
 	err = s.commitAfterLedger(ctx, t.Subscriber, withdrawRetry, func(ledger []Event) (Write, error) {
-		if _, configured := s.Catalog.Get(t.Magnet.ID); !configured {
+		if _, configured := s.Catalog.Get(t.Magnet.ID); !configured && !t.Direct {
 			t.Purpose = retiredPurpose(ledger, t.Magnet.ID)
 		}
 		purposes := []string{t.Purpose}
@@ -114,15 +179,22 @@ func (s *Service) withdraw(ctx context.Context, tok, method string, ev Evidence,
 		}
 		now := s.Now().UTC()
 		var w Write
+		objected := false
 		for _, p := range purposes {
-			if !MarketingStatus(ledger, p).Consented() {
+			typ, ok := leaveAs(ledger, p)
+			if !ok || typ == EventObjected && objected {
 				continue
 			}
-			w.Events = append(w.Events, Event{
-				Subscriber: t.Subscriber, ID: NewEventID(now), Type: EventWithdrawn, At: now, Magnet: t.Magnet.ID, Purpose: p,
+			e := Event{
+				Subscriber: t.Subscriber, ID: NewEventID(now), Type: typ, At: now, Magnet: t.Magnet.ID, Purpose: p,
 				Email: lastEmail(ledger), Method: method,
 				SourceIP: ev.SourceIP, UserAgent: ev.UserAgent, RequestID: ev.RequestID,
-			})
+			}
+			if typ == EventObjected {
+				// An objection is for every purpose: it names none.
+				objected, e.Purpose = true, ""
+			}
+			w.Events = append(w.Events, e)
 		}
 		return s.withNotifications(ctx, w), nil
 	})
@@ -130,6 +202,27 @@ func (s *Service) withdraw(ctx context.Context, tok, method string, ev Evidence,
 		return t, fmt.Errorf("record withdrawal: %w", err)
 	}
 	return t, nil
+}
+
+// leaveAs says what unsubscribing from purpose records, if anything: a
+// `withdrawn` event where consent stands or a soft opt-in was imported (and
+// not already withdrawn), an `objected` event where a corporate contact was
+// imported — a named person's objection, permanent — and nothing otherwise.
+func leaveAs(ledger []Event, purpose string) (EventType, bool) {
+	if MarketingStatus(ledger, purpose).Consented() {
+		return EventWithdrawn, true
+	}
+	if Decide(ledger, purpose).Basis == BasisObjected {
+		return "", false
+	}
+	imported, ok := lastImport(ledger, purpose)
+	if _, withdrew := withdrawalFrom(ledger, purpose); !ok || withdrew {
+		return "", false
+	}
+	if imported.Basis == BasisCorporate {
+		return EventObjected, true
+	}
+	return EventWithdrawn, true
 }
 
 // controllerPurposes lists the purposes in ledger that belong to the
@@ -142,7 +235,7 @@ func controllerPurposes(ledger []Event, purpose string) []string {
 	}
 	for _, e := range ledger {
 		p := EventPurpose(ledger, e)
-		if e.Type == EventGranted && magnet.WithinController(p, controller) && !slices.Contains(ps, p) {
+		if (e.Type == EventGranted || e.Type == EventImported) && magnet.WithinController(p, controller) && !slices.Contains(ps, p) {
 			ps = append(ps, p)
 		}
 	}

@@ -44,10 +44,11 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string, ev
 	now := s.Now().UTC()
 	w := Write{Claims: []ClaimRecord{{Key: "withdraw-link#" + subscriber, ExpiresAt: now.Add(WithdrawalLinkWindow)}}, Now: now}
 	var jobs []Job
-	linked := map[string]bool{} // one link per purpose, from its first magnet
+	linked := map[string]bool{} // one link per controller, from its first magnet
 	for _, m := range s.Catalog.All() {
-		if !linked[m.PurposeID()] && MarketingStatus(ledger, m.PurposeID()).Consented() {
-			linked[m.PurposeID()] = true
+		controller := magnet.ControllerPurpose(m.Controller)
+		if !linked[controller] && canLeave(ledger, controller) {
+			linked[controller] = true
 			jobs = append(jobs, s.newJob(ctx, JobWithdrawLink, subscriber, m.ID, email, ""))
 		}
 	}
@@ -70,6 +71,19 @@ func (s *Service) RequestWithdrawalLinks(ctx context.Context, address string, ev
 	}
 	s.kick(w)
 	return nil
+}
+
+// canLeave reports whether the person has any marketing of the controller
+// (controllerPurpose) to leave: consent given for one of its purposes —
+// the main one, a narrower one, an extra box — or an imported basis that
+// still stands. Their withdrawal link's page stops all of it.
+func canLeave(ledger []Event, controllerPurpose string) bool {
+	for _, p := range controllerPurposes(ledger, controllerPurpose) {
+		if _, ok := leaveAs(ledger, p); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // withdrawalMessage is a service message: it carries the link to the

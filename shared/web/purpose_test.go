@@ -51,3 +51,37 @@ func TestUnsubscribePageOffersStopAllFirst(t *testing.T) {
 		})
 	}
 }
+
+// The opt-out link of a may-email answer, for an imported customer, opens
+// a page that speaks of no download, and one click withdraws.
+func TestOptOutLinkOfAnImportedCustomer(t *testing.T) {
+	m := consenttest.SampleMagnet(t)
+	m.ProductCategories = []string{"compliance guides"}
+	catalog := consenttest.CatalogOf(t, m)
+	e := newEnv(t, func(s *web.Server) { s.Catalog, s.Service.Catalog = catalog, catalog })
+	ctx := t.Context()
+	f, err := consent.ParseImport("customers.csv", []byte("email,basis,sale_date,sale_reference,category,opt_out_offered\n"+
+		"ann@example.com,soft_opt_in,2026-03-01,INV-1,compliance guides,unticked box at checkout\n"), "web shop orders", consent.OriginCustomers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Import(ctx, f, consent.ImportOptions{Operator: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.svc.MayEmail(ctx, "ann@example.com", "")
+	if err != nil || !d.Allowed {
+		t.Fatalf("may-email: %+v, %v", d, err)
+	}
+	path := strings.TrimPrefix(d.OptOutURL, "https://signup.example.com")
+	page := e.do(t, "GET", path, "", "").Body.String()
+	if !strings.Contains(page, "This stops <strong>all marketing email from Example Ltd</strong>") || strings.Contains(page, "downloaded") {
+		t.Errorf("opt-out page for an imported customer:\n%s", page)
+	}
+	w := e.do(t, "POST", path, form, "List-Unsubscribe=One-Click")
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "You will get no more marketing email from Example Ltd.") {
+		t.Fatalf("one-click: %d\n%s", w.Code, w.Body)
+	}
+	if d, _ := e.svc.MayEmail(ctx, "ann@example.com", ""); d.Allowed || !strings.HasPrefix(d.Reason, "withdrawn ") {
+		t.Errorf("after one-click: %+v", d)
+	}
+}

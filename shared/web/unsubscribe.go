@@ -21,7 +21,10 @@ type unsubscribeData struct {
 	Narrow      bool
 	PurposeName string
 	// All: what was withdrawn was everything from Controller.
-	All         bool
+	All bool
+	// Direct: the link came with a message the business sent on a
+	// may-email answer, not with one of a magnet's emails.
+	Direct      bool
 	MaskedEmail string
 	Action      string
 }
@@ -53,7 +56,7 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, PurposeName: purposeName(t.Magnet), MaskedEmail: t.MaskedEmail, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
+	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, PurposeName: purposeName(t.Magnet), MaskedEmail: t.MaskedEmail, Direct: t.Direct, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
 }
 
 // linkOptions answers OPTIONS on emailed links (sent by some scanners and
@@ -106,7 +109,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, All: all, PurposeName: purposeName(t.Magnet)})
+	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, All: all, PurposeName: purposeName(t.Magnet), Direct: t.Direct})
 }
 
 // readLinkForm reads the form posted to an emailed link into r.PostForm and

@@ -70,6 +70,8 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 		Ledger:   store,
 		Wordings: store,
 		Counters: store,
+		Erasure:  store, // erasing and scanning need the AdminFunction's permissions
+		Scanner:  store,
 		Limits:   cfg.Limits,
 		Notify:   cfg.WebhookURL != "",
 		Keys:     keys,

@@ -21,7 +21,8 @@ import (
 
 // Run runs every conformance test as a subtest of t, grouped by the port
 // each contract belongs to (consent.LedgerStore, consent.WordingArchive,
-// consent.JobQueue, consent.CounterStore). newStore must return a store that shares no data with
+// consent.JobQueue, consent.CounterStore, consent.Eraser,
+// consent.LedgerScanner). newStore must return a store that shares no data with
 // any store it returned before (a fresh file, a fresh table); it may
 // register cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
@@ -78,8 +79,20 @@ func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
 			{"CountEmptyKeyRejected", testCountEmptyKeyRejected},
 			{"ConcurrentCount", testConcurrentCount},
 		}},
+		{"Eraser", []test{
+			{"EraseRemovesSubscriberData", testEraseRemovesSubscriberData},
+			{"EraseTombstone", testEraseTombstone},
+			{"EraseAgain", testEraseAgain},
+			{"EraseInvalidRejected", testEraseInvalidRejected},
+		}},
+		{"LedgerScanner", []test{
+			{"ScanEvents", testScanEvents},
+			{"ScanEventsEmpty", testScanEventsEmpty},
+			{"ScanEventsStopsAtError", testScanEventsStopsAtError},
+		}},
 		{"Service", []test{
 			{"WithdrawalsWinUnderContention", testWithdrawalsWin},
+			{"OptOutsBeatImports", testOptOutsBeatImports},
 			{"Decisions", testDecisions},
 		}},
 	}
