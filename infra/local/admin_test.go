@@ -3,8 +3,6 @@ package main_test
 import (
 	"bufio"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -45,17 +43,9 @@ func TestMayEmailEndpointAndCommandAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cli := filepath.Join(t.TempDir(), "unbundled")
-	if b, err := exec.Command("go", "build", "-o", cli, "../cmd/unbundled").CombinedOutput(); err != nil {
-		t.Fatalf("build unbundled: %v\n%s", err, b)
-	}
-	cmd := exec.Command(cli, append([]string{"may-email", "-json", "-data", dir, "-magnets", "magnets.json"}, addresses...)...)
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("unbundled may-email: %v", err)
-	}
+	stdout := cli(t, append([]string{"may-email", "-json", "-data", dir, "-magnets", "magnets.json"}, addresses...)...)
 	var fromCommand []decision
-	sc := bufio.NewScanner(strings.NewReader(string(stdout)))
+	sc := bufio.NewScanner(strings.NewReader(stdout))
 	for sc.Scan() {
 		var d decision
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {

@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/consent/consenttest"
 	"github.com/unbundled/unbundled/shared/web"
 )
@@ -65,6 +68,7 @@ func TestMayEmailEndpointRefusals(t *testing.T) {
 		{"no addresses", true, jsonType, `{"addresses":[]}`, nil, http.StatusBadRequest},
 		{"a purpose nobody configured answers none", true, jsonType, `{"addresses":["a@example.com"],"purpose":"marketing:nobody"}`, nil, http.StatusOK},
 		{"too many", true, jsonType, `{"addresses":[` + strings.Repeat(`"a@b.example",`, 500) + `"a@b.example"]}`, nil, http.StatusBadRequest},
+		{"over 16 KiB (only imports may send more)", true, jsonType, `{"addresses":[` + strings.Repeat(`"a@b.example",`, 1500) + `"a@b.example"]}`, nil, http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,5 +94,444 @@ func TestLoopbackOnly(t *testing.T) {
 		if got := web.LoopbackOnly(r); got != want {
 			t.Errorf("LoopbackOnly(%q): got %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// withCategories gives the sample magnet product categories, so customers
+// who bought compliance guides can be imported with a soft opt-in.
+func withCategories(t *testing.T) func(*web.Server) {
+	return func(s *web.Server) {
+		m := consenttest.SampleMagnet(t)
+		m.ProductCategories = []string{"compliance guides"}
+		c := consenttest.CatalogOf(t, m)
+		s.Catalog, s.Service.Catalog = c, c
+	}
+}
+
+const (
+	csvType       = "text/csv"
+	customersCSV  = "email,name,basis,sale_date,sale_reference,category,opt_out_offered\n"
+	carolCustomer = "carol@example.com,Carol,soft_opt_in,2026-01-15,INV-1001,compliance guides,unticked box at checkout\n"
+	daveCustomer  = "dave@example.com,,soft_opt_in,2026-02-03,INV-1002,compliance guides,unticked box at checkout\n"
+	importQuery   = "/admin/import?file=customers.csv&source=orders+in+our+web+shop&origin=customers"
+)
+
+// importReport is the JSON of consent.ImportReport, decoded strictly
+// enough to see a null where a list belongs.
+type importReport struct {
+	File, Digest, Source, Origin, Operator string
+	DryRun                                 bool `json:"dry_run"`
+	Rows, Imported, Unchanged              int
+	Skipped                                *[]consent.ImportSkip
+}
+
+func decodeReport(t *testing.T, w *httptest.ResponseRecorder) importReport {
+	t.Helper()
+	if w.Code != http.StatusOK {
+		t.Fatalf("status: got %d, want 200\n%s", w.Code, w.Body)
+	}
+	var rep importReport
+	if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, w.Body)
+	}
+	if rep.Skipped == nil {
+		t.Errorf("skipped: got null, want a list: %s", w.Body)
+	}
+	return rep
+}
+
+func (e *env) mayEmail(t *testing.T, address string) consent.Decision {
+	t.Helper()
+	d, err := e.svc.MayEmail(t.Context(), address, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestImportEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin, withCategories(t))
+	body := customersCSV + carolCustomer + daveCustomer
+
+	rep := decodeReport(t, e.do(t, "POST", importQuery+"&dry_run=true", csvType, body))
+	if !rep.DryRun || rep.Rows != 2 || rep.Imported != 2 || len(*rep.Skipped) != 0 {
+		t.Errorf("dry run: got %+v, want 2 rows that would be imported", rep)
+	}
+	if got := e.ledger(t, "carol@example.com"); len(got) != 0 {
+		t.Fatalf("a dry run wrote %d events", len(got))
+	}
+
+	rep = decodeReport(t, e.do(t, "POST", importQuery, csvType+"; charset=utf-8", body))
+	want := importReport{File: "customers.csv", Source: "orders in our web shop", Origin: "customers", Operator: "local:192.0.2.1:1234",
+		Rows: 2, Imported: 2, Digest: rep.Digest, Skipped: rep.Skipped}
+	if rep != want || len(rep.Digest) != 64 {
+		t.Errorf("report: got %+v, want %+v", rep, want)
+	}
+	for _, address := range []string{"carol@example.com", "dave@example.com"} {
+		if d := e.mayEmail(t, address); !d.Allowed || d.Basis != consent.BasisSoftOptIn {
+			t.Errorf("may-email %s after the import: got %+v, want allowed on soft_opt_in", address, d)
+		}
+	}
+
+	if rep := decodeReport(t, e.do(t, "POST", importQuery, csvType, body)); rep.Imported != 0 || rep.Unchanged != 2 {
+		t.Errorf("the same file again: got %+v, want 2 unchanged", rep)
+	}
+
+	// A JSON file may carry its own source and origin.
+	corporate := `{"source": "trade show 2026, badge scans", "origin": "business_contacts", "contacts": [
+		{"email": "erin@corp.example", "basis": "corporate", "organisation": "Corp Ltd", "company_number": "01234567",
+		 "role": "Head of Compliance", "lia_reference": "LIA-2026-01"}]}`
+	rep = decodeReport(t, e.do(t, "POST", "/admin/import?file=trade-show.json", jsonType, corporate))
+	if rep.Imported != 1 || rep.Origin != consent.OriginBusinessContacts || rep.Source != "trade show 2026, badge scans" {
+		t.Errorf("JSON import: got %+v", rep)
+	}
+	if d := e.mayEmail(t, "erin@corp.example"); !d.Allowed || d.Basis != consent.BasisCorporate {
+		t.Errorf("may-email after a corporate import: got %+v, want allowed on corporate", d)
+	}
+}
+
+func TestImportEndpointSkipsPeopleWhoLeft(t *testing.T) {
+	e := newEnv(t, allowAdmin, withCategories(t))
+	if w := e.do(t, "POST", "/admin/object", jsonType, `{"addresses":["carol@example.com"]}`); w.Code != http.StatusOK {
+		t.Fatalf("object: %d %s", w.Code, w.Body)
+	}
+	rep := decodeReport(t, e.do(t, "POST", importQuery, csvType, customersCSV+carolCustomer+daveCustomer))
+	if rep.Imported != 1 || len(*rep.Skipped) != 1 {
+		t.Fatalf("report: got %+v, want dave imported and carol skipped", rep)
+	}
+	if s := (*rep.Skipped)[0]; s.Row != 2 || s.Email != "carol@example.com" || !strings.HasPrefix(s.Reason, "objected ") {
+		t.Errorf("skipped: got %+v, want row 2, carol, objected", s)
+	}
+	if d := e.mayEmail(t, "carol@example.com"); d.Allowed || d.Basis != consent.BasisObjected {
+		t.Errorf("may-email carol: got %+v, want objected", d)
+	}
+}
+
+// TestImportEndpointRecordsTheOperator: the operator on imported events is
+// the one the Lambda adapter put in the request's context, never a header.
+func TestImportEndpointRecordsTheOperator(t *testing.T) {
+	const arn = "arn:aws:sts::123456789012:assumed-role/unbundled-operator/operator"
+	e := newEnv(t, allowAdmin, withCategories(t))
+	for _, tt := range []struct {
+		name, operator, email, row, want string
+	}{
+		{"IAM caller in the context", arn, "carol@example.com", carolCustomer, arn},
+		{"local server: the connection", "", "dave@example.com", daveCustomer, "local:127.0.0.1:40000"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", importQuery, strings.NewReader(customersCSV+tt.row))
+			r.Header.Set("Content-Type", csvType)
+			r.RemoteAddr = "127.0.0.1:40000"
+			for _, h := range []string{"X-Operator", "Operator", "X-Amzn-Oidc-Identity", "X-Forwarded-User"} {
+				r.Header.Set(h, "mallory")
+			}
+			if tt.operator != "" {
+				r = r.WithContext(web.WithOperator(r.Context(), tt.operator))
+			}
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			if rep := decodeReport(t, w); rep.Operator != tt.want {
+				t.Errorf("report operator: got %q, want %q", rep.Operator, tt.want)
+			}
+			events := e.ledger(t, tt.email)
+			if len(events) != 1 || events[0].Type != consent.EventImported || events[0].Import.Operator != tt.want {
+				t.Fatalf("ledger: got %+v, want one imported event by %s", events, tt.want)
+			}
+		})
+	}
+}
+
+func TestImportEndpointRefusals(t *testing.T) {
+	good := customersCSV + daveCustomer
+	tests := []struct {
+		name        string
+		admin       func(*http.Request) bool
+		target      string
+		contentType string
+		body        string
+		headers     []string
+		want        int
+	}{
+		{"no admin rights", nil, importQuery, csvType, good, nil, http.StatusForbidden},
+		{"not from this machine", web.LoopbackOnly, importQuery, csvType, good, nil, http.StatusForbidden},
+		{"from another site", allow, importQuery, csvType, good, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"a form post", allow, importQuery, form, "email=a@example.com", nil, http.StatusBadRequest},
+		{"plain text (no preflight)", allow, importQuery, "text/plain", good, nil, http.StatusBadRequest},
+		{"no file name", allow, "/admin/import?source=shop&origin=customers", csvType, good, nil, http.StatusBadRequest},
+		{"a CSV named .json", allow, "/admin/import?file=c.json&source=shop&origin=customers", csvType, good, nil, http.StatusBadRequest},
+		{"unknown parameter", allow, importQuery + "&operator=mallory", csvType, good, nil, http.StatusBadRequest},
+		{"a parameter twice", allow, importQuery + "&origin=customers", csvType, good, nil, http.StatusBadRequest},
+		{"dry_run not a boolean", allow, importQuery + "&dry_run=perhaps", csvType, good, nil, http.StatusBadRequest},
+		{"over 5 MiB", allow, importQuery, csvType, customersCSV + strings.Repeat(daveCustomer, 5<<20/len(daveCustomer)), nil, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, withCategories(t), func(s *web.Server) { s.AdminAllowed = tt.admin })
+			w := e.do(t, "POST", tt.target, tt.contentType, tt.body, tt.headers...)
+			if w.Code != tt.want {
+				t.Errorf("status: got %d, want %d\n%s", w.Code, tt.want, w.Body)
+			}
+			if got := w.Header().Get("Content-Type"); got != jsonType {
+				t.Errorf("Content-Type: got %q, want JSON errors for the operator's tools", got)
+			}
+			if got := e.ledger(t, "dave@example.com"); len(got) != 0 {
+				t.Errorf("refused, yet dave's ledger has %d events", len(got))
+			}
+		})
+	}
+}
+
+func allow(*http.Request) bool { return true }
+
+// TestImportEndpointProblems: a file with problems is refused whole, 422
+// with every problem, and nothing is written.
+func TestImportEndpointProblems(t *testing.T) {
+	tests := []struct {
+		name, target, body string
+		want               []consent.ImportProblem
+	}{
+		{
+			name:   "one bad row",
+			target: importQuery,
+			body:   customersCSV + carolCustomer + "frank@example.com,,soft_opt_in,last week,INV-9,compliance guides,unticked box\n" + daveCustomer,
+			want:   []consent.ImportProblem{{Row: 3, Field: "sale_date", Message: "must be a date like 2026-03-01"}},
+		},
+		{
+			name:   "a bought list",
+			target: "/admin/import?file=customers.csv&source=list+broker&origin=purchased",
+			body:   customersCSV + carolCustomer + daveCustomer,
+			want: []consent.ImportProblem{{Field: "origin", Message: "bought or rented lists cannot be imported: " +
+				"marketing email needs consent given to you, or a soft opt-in or business relationship of your own"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, allowAdmin, withCategories(t))
+			w := e.do(t, "POST", tt.target, csvType, tt.body)
+			if w.Code != http.StatusUnprocessableEntity {
+				t.Fatalf("status: got %d, want 422\n%s", w.Code, w.Body)
+			}
+			var got struct {
+				Error    string
+				Problems []consent.ImportProblem
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Error != "import refused, nothing written" || fmt.Sprint(got.Problems) != fmt.Sprint(tt.want) {
+				t.Errorf("answer: got %+v, want problems %+v", got, tt.want)
+			}
+			for _, address := range []string{"carol@example.com", "dave@example.com"} {
+				if events := e.ledger(t, address); len(events) != 0 {
+					t.Errorf("refused file wrote %d events for %s", len(events), address)
+				}
+			}
+		})
+	}
+}
+
+// TestImportEndpointTakesLargeFiles: the import route has its own body
+// limit, far above the 16 KiB of every other route.
+func TestImportEndpointTakesLargeFiles(t *testing.T) {
+	e := newEnv(t, allowAdmin, withCategories(t))
+	var b strings.Builder
+	b.WriteString(customersCSV)
+	for i := range 2000 {
+		fmt.Fprintf(&b, "person%d@example.com,,soft_opt_in,2026-01-15,INV-%d,compliance guides,unticked box at checkout\n", i, i)
+	}
+	if b.Len() < 100<<10 {
+		t.Fatalf("test file is only %d bytes", b.Len())
+	}
+	if rep := decodeReport(t, e.do(t, "POST", importQuery+"&dry_run=true", csvType, b.String())); rep.Rows != 2000 || rep.Imported != 2000 {
+		t.Errorf("report: got %+v, want 2000 rows", rep)
+	}
+}
+
+func TestObjectEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	w := e.do(t, "POST", "/admin/object", jsonType, `{"addresses":["ann@example.com","ANN@example.com","not an address"]}`)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status: got %d, want 200\n%s", w.Code, w.Body)
+	}
+	want := `{"results":[{"address":"ann@example.com","recorded":true},{"address":"ANN@example.com","recorded":false},` +
+		`{"address":"not an address","error":"Enter a valid email address, like name@example.com."}]}`
+	if got := strings.TrimSpace(w.Body.String()); got != want {
+		t.Errorf("answer:\ngot  %s\nwant %s", got, want)
+	}
+	events := e.ledger(t, "ann@example.com")
+	if len(events) != 1 || events[0].Type != consent.EventObjected || events[0].Method != consent.MethodOperator || events[0].RequestID == "" {
+		t.Errorf("ledger: got %+v, want one objected event by the operator, with the request id", events)
+	}
+	if d := e.mayEmail(t, "ann@example.com"); d.Basis != consent.BasisObjected {
+		t.Errorf("may-email: got %+v, want objected", d)
+	}
+}
+
+func TestEraseEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	if w := e.do(t, "POST", "/signup", jsonType, `{"email":"ann@example.com","magnet":"uk-gdpr-checklist","marketing_consent":true}`); w.Code != http.StatusAccepted {
+		t.Fatalf("sign-up: %d %s", w.Code, w.Body)
+	}
+	type answer struct {
+		Address   string
+		Tombstone *consent.Tombstone
+		Erased    consent.Erased
+		Already   bool
+		Error     string
+	}
+	erase := func(body string) []answer {
+		t.Helper()
+		w := e.do(t, "POST", "/admin/erase", jsonType, body)
+		if w.Code != http.StatusOK {
+			t.Fatalf("status: got %d, want 200\n%s", w.Code, w.Body)
+		}
+		var got struct{ Results []answer }
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Results
+	}
+	got := erase(`{"addresses":["Ann@example.com","not an address"],"reason":"erasure request by email, 2 December 2026"}`)
+	if len(got) != 2 {
+		t.Fatalf("results: got %+v, want 2", got)
+	}
+	ann, bad := got[0], got[1]
+	if ann.Address != "Ann@example.com" || ann.Already || ann.Erased.Events == 0 || ann.Tombstone == nil ||
+		ann.Tombstone.Reason != "erasure request by email, 2 December 2026" || ann.Error != "" {
+		t.Errorf("ann: got %+v, want erased with a tombstone", ann)
+	}
+	if bad.Error == "" || bad.Tombstone != nil {
+		t.Errorf("invalid address: got %+v, want an error", bad)
+	}
+	if events := e.ledger(t, "ann@example.com"); len(events) != 0 {
+		t.Errorf("ledger after erasure: %d events left", len(events))
+	}
+	if d := e.mayEmail(t, "ann@example.com"); d.Allowed || !strings.HasPrefix(d.Reason, "erased ") {
+		t.Errorf("may-email after erasure: got %+v, want erased", d)
+	}
+	if again := erase(`{"addresses":["ann@example.com"],"reason":"again"}`); !again[0].Already || again[0].Erased != (consent.Erased{}) ||
+		again[0].Tombstone.Reason != ann.Tombstone.Reason {
+		t.Errorf("erasing again: got %+v, want already erased, nothing more removed, the first tombstone", again[0])
+	}
+}
+
+func TestEraseEndpointRefusals(t *testing.T) {
+	tests := []struct {
+		name        string
+		admin       func(*http.Request) bool
+		contentType string
+		body        string
+		want        int
+	}{
+		{"no admin rights", nil, jsonType, `{"addresses":["bob@example.com"],"reason":"request"}`, http.StatusForbidden},
+		{"not from this machine", web.LoopbackOnly, jsonType, `{"addresses":["bob@example.com"],"reason":"request"}`, http.StatusForbidden},
+		{"no reason", allow, jsonType, `{"addresses":["bob@example.com"]}`, http.StatusBadRequest},
+		{"a reason over two lines", allow, jsonType, `{"addresses":["bob@example.com"],"reason":"a\nb"}`, http.StatusBadRequest},
+		{"bad JSON", allow, jsonType, `{"addresses":["bob@example.com"],"reason":"request"`, http.StatusBadRequest},
+		{"unknown member", allow, jsonType, `{"addresses":["bob@example.com"],"reason":"request","all":true}`, http.StatusBadRequest},
+		{"no addresses", allow, jsonType, `{"addresses":[],"reason":"request"}`, http.StatusBadRequest},
+		{"a form post", allow, form, "addresses=bob@example.com&reason=request", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(s *web.Server) { s.AdminAllowed = tt.admin })
+			if w := e.do(t, "POST", "/signup", jsonType, `{"email":"bob@example.com","magnet":"uk-gdpr-checklist"}`); w.Code != http.StatusAccepted {
+				t.Fatalf("sign-up: %d %s", w.Code, w.Body)
+			}
+			if w := e.do(t, "POST", "/admin/erase", tt.contentType, tt.body); w.Code != tt.want {
+				t.Errorf("status: got %d, want %d\n%s", w.Code, tt.want, w.Body)
+			}
+			if events := e.ledger(t, "bob@example.com"); len(events) == 0 {
+				t.Error("refused, yet bob was erased")
+			}
+		})
+	}
+}
+
+func TestObjectEndpointRefusals(t *testing.T) {
+	tests := []struct {
+		name        string
+		admin       func(*http.Request) bool
+		contentType string
+		body        string
+		want        int
+	}{
+		{"no admin rights", nil, jsonType, `{"addresses":["bob@example.com"]}`, http.StatusForbidden},
+		{"not from this machine", web.LoopbackOnly, jsonType, `{"addresses":["bob@example.com"]}`, http.StatusForbidden},
+		{"bad JSON", allow, jsonType, `{"addresses":"bob@example.com"}`, http.StatusBadRequest},
+		{"two objects", allow, jsonType, `{"addresses":["bob@example.com"]}{}`, http.StatusBadRequest},
+		{"no addresses", allow, jsonType, `{}`, http.StatusBadRequest},
+		{"a form post", allow, form, "addresses=bob@example.com", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(s *web.Server) { s.AdminAllowed = tt.admin })
+			if w := e.do(t, "POST", "/admin/object", tt.contentType, tt.body); w.Code != tt.want {
+				t.Errorf("status: got %d, want %d\n%s", w.Code, tt.want, w.Body)
+			}
+			if events := e.ledger(t, "bob@example.com"); len(events) != 0 {
+				t.Errorf("refused, yet bob's ledger has %d events", len(events))
+			}
+		})
+	}
+}
+
+func TestSuppressionEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	w := e.do(t, "GET", "/admin/suppression", "", "")
+	if w.Code != http.StatusOK || w.Body.String() != "email,status,purpose,since,method\n" {
+		t.Errorf("nobody left yet: got %d %q, want the header row alone", w.Code, w.Body)
+	}
+	if w := e.do(t, "POST", "/admin/object", jsonType, `{"addresses":["bob@example.com"]}`); w.Code != http.StatusOK {
+		t.Fatalf("object: %d %s", w.Code, w.Body)
+	}
+	objected := e.ledger(t, "bob@example.com")[0].At.UTC()
+	since := objected.Format(time.RFC3339)
+
+	w = e.do(t, "GET", "/admin/suppression", "", "")
+	if w.Code != http.StatusOK {
+		t.Fatalf("status: got %d, want 200\n%s", w.Code, w.Body)
+	}
+	if got, want := w.Body.String(), "email,status,purpose,since,method\nbob@example.com,objected,,"+since+",operator\n"; got != want {
+		t.Errorf("CSV:\ngot  %q\nwant %q", got, want)
+	}
+	for h, want := range map[string]string{"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `attachment; filename="suppression.csv"`} {
+		if got := w.Header().Get(h); got != want {
+			t.Errorf("%s: got %q, want %q", h, got, want)
+		}
+	}
+
+	w = e.do(t, "GET", "/admin/suppression?format=json", "", "")
+	want := `{"suppressions":[{"email":"bob@example.com","status":"objected","since":"` + objected.Format(time.RFC3339Nano) + `","method":"operator"}]}`
+	if got := strings.TrimSpace(w.Body.String()); w.Code != http.StatusOK || got != want {
+		t.Errorf("JSON: got %d %s, want %s", w.Code, got, want)
+	}
+}
+
+func TestSuppressionEndpointRefusals(t *testing.T) {
+	tests := []struct {
+		name    string
+		admin   func(*http.Request) bool
+		target  string
+		headers []string
+		want    int
+	}{
+		{"no admin rights", nil, "/admin/suppression", nil, http.StatusForbidden},
+		{"not from this machine", web.LoopbackOnly, "/admin/suppression", nil, http.StatusForbidden},
+		{"read by another site's page", allow, "/admin/suppression", []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{"unknown format", allow, "/admin/suppression?format=xlsx", nil, http.StatusBadRequest},
+		{"unknown parameter", allow, "/admin/suppression?since=2026-01-01", nil, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(s *web.Server) { s.AdminAllowed = tt.admin })
+			w := e.do(t, "GET", tt.target, "", "", tt.headers...)
+			if w.Code != tt.want {
+				t.Errorf("status: got %d, want %d\n%s", w.Code, tt.want, w.Body)
+			}
+			if got := w.Header().Get("Content-Type"); got != jsonType {
+				t.Errorf("Content-Type: got %q, want a JSON error", got)
+			}
+		})
 	}
 }

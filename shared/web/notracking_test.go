@@ -82,6 +82,7 @@ func TestPagesTrackNothing(t *testing.T) {
 		{name: "expired confirm link", method: "GET", target: confirmLink, wantStatus: 200, wantText: "Email me a new link",
 			before: func(e *env) { e.svc.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) } }},
 		{name: "confirm link resent", method: "POST", target: resendLink, ctype: form, wantStatus: 200, wantText: "we have emailed you a new link"},
+		{name: "suppression list (admin only)", method: "GET", target: fixed("/admin/suppression"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
 	}
 
 	e := newEnv(t)

@@ -47,6 +47,10 @@ var routes = []Route{
 	{"OPTIONS", "/confirm", ConfirmFunction, (*Server).linkOptions},
 	{"POST", "/confirm/resend", ConfirmFunction, (*Server).confirmResend},
 	{"POST", "/admin/may-email", AdminFunction, (*Server).mayEmail},
+	{"POST", importPath, AdminFunction, (*Server).importFile},
+	{"POST", "/admin/object", AdminFunction, (*Server).object},
+	{"POST", "/admin/erase", AdminFunction, (*Server).erase},
+	{"GET", "/admin/suppression", AdminFunction, (*Server).suppressionList},
 }
 
 // Admin reports whether the route answers the operator: on AWS it is

@@ -21,7 +21,10 @@ type Handler func(ctx context.Context, e events.APIGatewayV2HTTPRequest) (events
 // New adapts h. The request id recorded as evidence is API Gateway's; the
 // source IP arrives as RemoteAddr from requestContext.http.sourceIp. When
 // publicBaseURL is empty, emailed links use the domain API Gateway reports
-// for the request (not the client's Host header).
+// for the request (not the client's Host header). On an IAM-authorised
+// route the operator (web.Operator) is the caller API Gateway checked,
+// requestContext.authorizer.iam.userArn — taken from the event's request
+// context, never from a header.
 func New(h http.Handler, publicBaseURL string) Handler {
 	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -31,6 +34,9 @@ func New(h http.Handler, publicBaseURL string) Handler {
 			}
 			if publicBaseURL == "" && rc.DomainName != "" {
 				ctx = consent.WithBaseURL(ctx, "https://"+rc.DomainName)
+			}
+			if rc.Authorizer != nil && rc.Authorizer.IAM != nil && rc.Authorizer.IAM.UserARN != "" {
+				ctx = web.WithOperator(ctx, rc.Authorizer.IAM.UserARN)
 			}
 		}
 		h.ServeHTTP(w, r.WithContext(ctx))

@@ -9,12 +9,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/unbundled/unbundled/infra/internal/storeflag"
+	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/secretkeys"
@@ -26,7 +28,11 @@ import (
 type ledgerFlags struct {
 	data, store, table, magnets  string
 	signingSecret, subjectSecret string
+	baseURL                      string
 }
+
+// localBaseURL is the local server's default -base-url.
+const localBaseURL = "http://127.0.0.1:8080"
 
 func (f *ledgerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "data", "the local server's data directory (its SQLite file and keys.json)")
@@ -35,6 +41,7 @@ func (f *ledgerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.magnets, "magnets", "infra/local/magnets.json", "magnet catalog JSON file (the one the stack or local server runs with)")
 	fs.StringVar(&f.signingSecret, "signing-keys-secret", "", "with -store dynamodb: the stack's SigningKeysSecret (Secrets Manager id)")
 	fs.StringVar(&f.subjectSecret, "subject-key-secret", "", "with -store dynamodb: the stack's SubjectKeySecret (Secrets Manager id)")
+	fs.StringVar(&f.baseURL, "base-url", "", "what links (may-email's opt_out_url) start with: the local server's -base-url (default "+localBaseURL+" with -store sqlite), or with -store dynamodb the stack's PublicBaseURL, else its ApiUrl")
 }
 
 // open builds a read-only view of the service on the store the flags name.
@@ -45,6 +52,15 @@ func (f *ledgerFlags) open(ctx context.Context) (*consent.Service, func() error,
 	catalog, err := magnet.Load(f.magnets)
 	if err != nil {
 		return nil, nil, err
+	}
+	baseURL := f.baseURL
+	if baseURL == "" && f.store != storeflag.DynamoDB {
+		baseURL = localBaseURL
+	}
+	if baseURL != "" {
+		if err := config.CheckBaseURL(baseURL); err != nil {
+			return nil, nil, fmt.Errorf("-base-url: %w", err)
+		}
 	}
 	var keys token.Keys
 	switch f.store {
@@ -88,43 +104,68 @@ func (f *ledgerFlags) open(ctx context.Context) (*consent.Service, func() error,
 		}
 		store, closeStore = db, db.Close
 	}
-	svc := &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Keys: keys, Now: time.Now}
+	svc := &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Keys: keys, BaseURL: baseURL, Now: time.Now}
 	return svc, closeStore, nil
 }
 
-// addressCommand is what every per-address command shares: a flag set with
-// the ledger flags, its usage text, parsing, and at least one address.
-type addressCommand struct {
-	name   string
-	fs     *flag.FlagSet
-	ledger ledgerFlags
-	stderr io.Writer
+// command is what every command shares: a flag set with the ledger flags,
+// its usage text, parsing, and the operands it takes.
+type command struct {
+	name     string // as typed after "unbundled": "may-email", "suppression list"
+	operands string // operandAddresses, operandFile or operandNone
+	fs       *flag.FlagSet
+	ledger   ledgerFlags
+	stderr   io.Writer
 }
 
-// newAddressCommand returns the command name ("may-email"), described for
-// -h by about; add its own flags to c.fs before calling parse.
-func newAddressCommand(name, about string, stderr io.Writer) *addressCommand {
-	c := &addressCommand{name: name, fs: flag.NewFlagSet(name, flag.ContinueOnError), stderr: stderr}
+// What a command takes after its flags.
+const (
+	operandAddresses = "ADDRESS..." // at least one
+	operandFile      = "FILE"       // exactly one
+	operandNone      = ""
+)
+
+// newCommand returns the command name ("import"), taking operands (after
+// [flags] in its usage, e.g. "FILE"), described for -h by about; add its
+// own flags to c.fs before calling parse.
+func newCommand(name, operands, about string, stderr io.Writer) *command {
+	c := &command{name: name, operands: operands, fs: flag.NewFlagSet(name, flag.ContinueOnError), stderr: stderr}
 	c.fs.SetOutput(stderr)
 	c.ledger.register(c.fs)
 	c.fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: unbundled %s [flags] ADDRESS...\n\n%s\n\nFlags:\n", name, about)
+		fmt.Fprintf(stderr, "Usage: unbundled %s\n\n%s\n\nFlags:\n", strings.TrimSpace(name+" [flags] "+operands), about)
 		c.fs.PrintDefaults()
 	}
 	return c
 }
 
+// newAddressCommand returns a command taking one or more addresses.
+func newAddressCommand(name, about string, stderr io.Writer) *command {
+	return newCommand(name, operandAddresses, about, stderr)
+}
+
 // parse reads args. If the command must not run it returns false and the
 // exit code: 0 after -h, 2 for a usage error (said on stderr).
-func (c *addressCommand) parse(args []string) (bool, int) {
+func (c *command) parse(args []string) (bool, int) {
 	if err := c.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return false, 0
 		}
 		return false, 2
 	}
-	if c.fs.NArg() == 0 {
-		c.errorf("name at least one address")
+	var problem string
+	switch n := c.fs.NArg(); {
+	case c.operands == operandAddresses && n == 0:
+		problem = "name at least one address"
+	case c.operands == operandFile && n == 0:
+		problem = "name the file to read"
+	case c.operands == operandFile && n > 1:
+		problem = fmt.Sprintf("name one file, then nothing more (flags go before it): got %q", c.fs.Args())
+	case c.operands == operandNone && n > 0:
+		problem = fmt.Sprintf("unexpected %q (flags go before anything else)", c.fs.Arg(0))
+	}
+	if problem != "" {
+		c.errorf("%s", problem)
 		c.fs.Usage()
 		return false, 2
 	}
@@ -132,6 +173,6 @@ func (c *addressCommand) parse(args []string) (bool, int) {
 }
 
 // errorf reports a problem on stderr, prefixed with the command.
-func (c *addressCommand) errorf(format string, args ...any) {
+func (c *command) errorf(format string, args ...any) {
 	fmt.Fprintf(c.stderr, "unbundled %s: %s\n", c.name, fmt.Sprintf(format, args...))
 }

@@ -1,14 +1,21 @@
 // Command unbundled is the operator's tool: it answers questions about the
 // ledger and records what only the operator hears of, without a developer.
 // may-email says whether marketing email may be sent to an address, on what
-// basis and why; object records a person's objection to direct marketing.
+// basis and why; object records a person's objection to direct marketing;
+// import records existing customers (soft opt-in) and business contacts
+// (corporate) from a file; erase carries out the right to erasure; and
+// suppression list exports everyone who left, for other sending tools.
 //
 //	unbundled may-email [flags] ADDRESS...
 //	unbundled object [flags] ADDRESS...
+//	unbundled import [flags] FILE
+//	unbundled erase [flags] -reason TEXT ADDRESS...
+//	unbundled suppression list [flags]
 //
 // It reads the same store as the local server (-data, -store, -table,
 // -magnets). Against a deployed stack (-store dynamodb) it uses the
 // standard AWS configuration and the stack's own key secrets, never a copy.
+// Exit codes: 0 success, 1 failure, 2 usage error.
 package main
 
 import (
@@ -21,8 +28,12 @@ import (
 const usage = `unbundled: the operator's tool for the consent ledger
 
 Usage:
-  unbundled may-email [flags] ADDRESS...   may marketing email be sent, on what basis, and why
-  unbundled object [flags] ADDRESS...      record an objection to direct marketing (permanent)
+  unbundled may-email [flags] ADDRESS...            may marketing email be sent, on what basis, and why
+  unbundled object [flags] ADDRESS...               record an objection to direct marketing (permanent)
+  unbundled import [flags] FILE                     import customers (soft opt-in) or business contacts
+                                                    (corporate) from a CSV or JSON file
+  unbundled erase [flags] -reason TEXT ADDRESS...   erase everything held on a person; a tombstone stays
+  unbundled suppression list [flags]                everyone who left, as CSV for other sending tools
 
 Run "unbundled COMMAND -h" for a command's flags.
 `
@@ -46,6 +57,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return mayEmail(ctx, args[1:], stdout, stderr)
 	case "object":
 		return object(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importContacts(ctx, args[1:], stdout, stderr)
+	case "erase":
+		return erase(ctx, args[1:], stdout, stderr)
+	case "suppression":
+		return suppression(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unbundled: unknown command %q\n\n%s", args[0], usage)
 		return 2

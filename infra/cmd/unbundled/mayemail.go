@@ -8,6 +8,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/unbundled/unbundled/infra/internal/storeflag"
 	"github.com/unbundled/unbundled/shared/consent"
 )
 
@@ -28,6 +29,12 @@ func mayEmail(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer closeStore()
+	if c.ledger.store == storeflag.DynamoDB && c.ledger.baseURL == "" {
+		// An allowed answer carries the opt-out link the message must hold:
+		// it has to point at the stack, never at a local default.
+		c.errorf("-store dynamodb needs -base-url (the stack's PublicBaseURL, else its ApiUrl output) for the opt-out links")
+		return 2
+	}
 
 	code := 0
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

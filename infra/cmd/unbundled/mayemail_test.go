@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,13 @@ func TestMayEmail(t *testing.T) {
 		`{"address":"bob@example.com","allowed":false,"basis":"none","purpose":"marketing:example-ltd","reason":"no consent recorded for marketing:example-ltd"}`,
 		`{"address":"carol@example.com","allowed":false,"basis":"none","purpose":"marketing:example-ltd","reason":"no consent recorded for marketing:example-ltd"}`,
 	}
-	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	// ann's answer carries the opt-out link a message must hold, under the
+	// local server's default base URL.
+	optOut := regexp.MustCompile(`,"opt_out_url":"http://127\.0\.0\.1:8080/unsubscribe\?t=[^"]+"`)
+	if n := len(optOut.FindAllString(out.String(), -1)); n != 1 {
+		t.Errorf("got %d opt-out links, want 1 (ann's):\n%s", n, out.String())
+	}
+	if got := strings.Split(strings.TrimSpace(optOut.ReplaceAllString(out.String(), "")), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("output:\ngot  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 
@@ -102,6 +109,7 @@ func TestMayEmailErrors(t *testing.T) {
 		{"no address", []string{"may-email", "-data", dir, "-magnets", magnets}, 2, "name at least one address"},
 		{"wrong data directory", []string{"may-email", "-data", t.TempDir(), "-magnets", magnets, "a@example.com"}, 1, "point -data at the local server's data directory"},
 		{"dynamodb without the stack's secrets", []string{"may-email", "-store", "dynamodb", "-magnets", magnets, "a@example.com"}, 1, "-signing-keys-secret"},
+		{"a base URL with a trailing slash", []string{"may-email", "-data", dir, "-magnets", magnets, "-base-url", "https://signup.example.com/", "a@example.com"}, 1, "-base-url: must be an absolute http(s) URL"},
 		{"unknown purpose answers none", []string{"may-email", "-data", dir, "-magnets", magnets, "-purpose", "marketing:nobody", "ann@example.com"}, 0, ""},
 		{"help", []string{"may-email", "-h"}, 0, "Usage: unbundled may-email"},
 	}

@@ -278,6 +278,31 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		}
 	})
 
+	t.Run("the operator's IAM-authorised import", func(t *testing.T) {
+		const erin = "erin.lambda@corp.example"
+		const caller = "arn:aws:sts::123456789012:assumed-role/unbundled-operator/operator" // admin_iam.json's userArn
+		r := s.request(t, request{
+			fixture: "admin_iam.json", method: "POST",
+			target: "/admin/import?file=contacts.csv&origin=business_contacts&source=" + url.QueryEscape("trade show 2026, badge scans"),
+			body:   "email,basis,organisation,company_number,role,lia_reference\n" + erin + ",corporate,Corp Ltd,01234567,Head of Compliance,LIA-2026-01\n",
+			header: map[string]string{"content-type": "text/csv"},
+		})
+		if r.status != http.StatusOK || r.function != "AdminFunction" {
+			t.Fatalf("POST /admin/import: got %d from %s, want 200 from AdminFunction\n%s", r.status, r.function, r.body)
+		}
+		var rep consent.ImportReport
+		if err := json.Unmarshal([]byte(r.body), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Imported != 1 || rep.Operator != caller {
+			t.Errorf("report: got %+v, want 1 imported by the IAM caller %s", rep, caller)
+		}
+		events := s.ledger(t, erin)
+		if len(events) != 1 || events[0].Type != consent.EventImported || events[0].Basis != consent.BasisCorporate || events[0].Import.Operator != caller {
+			t.Errorf("ledger: got %+v, want one corporate import recorded by %s", events, caller)
+		}
+	})
+
 	t.Run("links from the API domain without PUBLIC_BASE_URL", func(t *testing.T) {
 		const carol = "carol.lambda@example.com"
 		fn := s.routes["POST /signup"]
