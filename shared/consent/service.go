@@ -58,6 +58,9 @@ type Service struct {
 	Erasure Eraser
 	// Scanner reads the whole ledger, for SuppressionList.
 	Scanner LedgerScanner
+	// Retention is the storage-limitation policy (zero periods: defaults);
+	// privacy notices state it and the retention run applies it.
+	Retention Retention
 	// Limits bounds emails per address and requests per source. The zero
 	// value turns every limit off; production wiring uses DefaultLimits
 	// unless configured otherwise.
