@@ -27,9 +27,15 @@ const (
 	EventConfirmed EventType = "confirmed"
 	// EventWithdrawn: the person withdrew marketing consent.
 	EventWithdrawn EventType = "withdrawn"
-	// EventSuppressed: the address bounced permanently or complained; no
-	// mail of any kind goes to it again. It applies to every magnet.
+	// EventSuppressed: the address bounced permanently or complained, or
+	// the operator suppressed it (with a Reason); no mail of any kind goes
+	// to it until a later EventUnsuppressed. It applies to every magnet.
 	EventSuppressed EventType = "suppressed"
+	// EventUnsuppressed: the operator lifted the suppression standing
+	// (with a Reason), e.g. after a mailbox that bounced works again. Mail
+	// flows again; nothing else is revived — a complaint's withdrawals
+	// stand.
+	EventUnsuppressed EventType = "unsuppressed"
 	// EventObjected: the person objected to direct marketing (UK GDPR
 	// Art. 21(3)). It is permanent and covers every purpose: no marketing
 	// of any kind, whatever is granted or imported later. Service messages
@@ -41,6 +47,10 @@ const (
 	// evidence for it. It never overrides a withdrawal, objection,
 	// suppression or erasure, before or after it.
 	EventImported EventType = "imported"
+	// EventRectified: the operator corrected the person's name (the right
+	// to rectification); Name is the new name, empty if it was removed.
+	// Emails greet the person by it from then on.
+	EventRectified EventType = "rectified"
 )
 
 // Methods record how an event came about.
@@ -65,7 +75,8 @@ const (
 // controller, source IP, user agent, request id) record what the person was
 // shown and how the request reached us; nothing here comes from the client
 // except the address, the name, the subscriber type and organisation the
-// person states, and the checkbox itself.
+// person states, the checkbox itself, and the page URL their browser
+// reports.
 type Event struct {
 	Subscriber string    `json:"subscriber"`
 	Seq        int       `json:"seq"`
@@ -98,6 +109,11 @@ type Event struct {
 	PrivacyPolicyURL string `json:"privacy_policy_url,omitempty"`
 	Frequency        string `json:"frequency,omitempty"`
 	Controller       string `json:"controller,omitempty"`
+	// NoticeVersion is, on `signup` and `granted` events, the id of the
+	// privacy notice in force when the form was sent (see Notice; archived
+	// with the wording versions). Empty on events recorded before it
+	// existed.
+	NoticeVersion string `json:"notice_version,omitempty"`
 	// ConfirmationRequired is set on `granted` events that count only once
 	// confirmed (the magnet had double opt-in on when consent was given).
 	ConfirmationRequired bool `json:"confirmation_required,omitempty"`
@@ -111,6 +127,10 @@ type Event struct {
 	SourceIP  string `json:"source_ip,omitempty"`
 	UserAgent string `json:"user_agent,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// PageURL is, on a `signup` event, the page the form was posted from,
+	// as the browser's Referer or Origin header said — scheme, host and
+	// path only, never a query or fragment; empty when neither was sent.
+	PageURL string `json:"page_url,omitempty"`
 	// Basis is, on an `imported` event, the basis the import claims for
 	// Purpose: BasisSoftOptIn or BasisCorporate.
 	Basis Basis `json:"basis,omitempty"`
@@ -123,6 +143,9 @@ type Event struct {
 	// LIAReference is, on an `imported` event with BasisCorporate, the
 	// reference of the operator's legitimate-interests assessment.
 	LIAReference string `json:"lia_reference,omitempty"`
+	// Reason is, on a `suppressed` or `unsuppressed` event the operator
+	// recorded, why (one line).
+	Reason string `json:"reason,omitempty"`
 }
 
 // ImportSource says where an imported event came from: the file (its base
@@ -224,14 +247,13 @@ func EventPurpose(ledger []Event, e Event) string {
 // while consent is active waits beside it (Status.Awaiting) and the active
 // consent stands; a `confirmed` event confirms the grant it names.
 // Re-consenting needs a new `granted` event. A `suppressed` event ends all
-// mail for good, and an `objected` event all marketing for good, whenever
-// they were recorded and whatever comes after.
+// mail until a later `unsuppressed` event (see Suppression), and an
+// `objected` event all marketing for good, whenever it was recorded and
+// whatever comes after.
 func MarketingStatus(events []Event, purpose string) Status {
 	st := Status{State: StateNone, Reason: "never consented"}
-	for _, e := range events {
-		if e.Type == EventSuppressed {
-			return Status{State: StateSuppressed, Since: e.At, Reason: suppressionReason(e)}
-		}
+	if e, ok := SuppressedBy(events); ok {
+		return Status{State: StateSuppressed, Since: e.At, Reason: suppressionReason(e)}
 	}
 	for _, e := range events {
 		if e.Type == EventObjected {
@@ -285,22 +307,41 @@ func (s Status) AwaitingConfirmation() (Event, bool) {
 }
 
 func suppressionReason(e Event) string {
-	cause := "permanent bounce"
-	if e.Method == MethodComplaint {
-		cause = "spam complaint"
+	switch e.Method {
+	case MethodComplaint:
+		return "suppressed on " + stamp(e.At) + " after a spam complaint"
+	case MethodOperator:
+		return "suppressed on " + stamp(e.At) + " by the operator: " + e.Reason
 	}
-	return "suppressed on " + stamp(e.At) + " after a " + cause
+	return "suppressed on " + stamp(e.At) + " after a permanent bounce"
 }
 
-// Suppressed reports whether the ledger holds a `suppressed` event, and the
-// reason: then no mail of any kind may be sent to the address.
+// Suppressed reports whether a suppression stands in the ledger (see
+// SuppressedBy), and the reason: then no mail of any kind may be sent to
+// the address.
 func Suppressed(events []Event) (bool, string) {
-	for _, e := range events {
-		if e.Type == EventSuppressed {
-			return true, suppressionReason(e)
-		}
+	if e, ok := SuppressedBy(events); ok {
+		return true, suppressionReason(e)
 	}
 	return false, ""
+}
+
+// SuppressedBy returns the `suppressed` event that began the suppression
+// standing in events (oldest first), and whether one stands: an address
+// is suppressed when its latest `suppressed` event comes after its latest
+// `unsuppressed` event, in ledger order. The event returned is the first
+// `suppressed` event after that `unsuppressed` one.
+func SuppressedBy(events []Event) (Event, bool) {
+	var began Event
+	for _, e := range events {
+		switch {
+		case e.Type == EventUnsuppressed:
+			began = Event{}
+		case e.Type == EventSuppressed && began.Type == "":
+			began = e
+		}
+	}
+	return began, began.Type != ""
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -33,8 +33,11 @@ type LedgerStore interface {
 	GetClaim(ctx context.Context, key string, now time.Time) (string, error)
 }
 
-// WordingArchive keeps every consent wording version ever shown, immutably,
-// so a `granted` event's WordingVersion always resolves to the exact text.
+// WordingArchive keeps every text ever shown at collection, immutably: the
+// consent wording versions (ids "w…"), so a `granted` event's
+// WordingVersion always resolves to the exact text, and the privacy notices
+// (ids "notice-…", the full text in Wording; see Notice), so an event's
+// NoticeVersion does too.
 type WordingArchive interface {
 	// ArchiveWording stores v under v.ID unless already archived — an
 	// archived version is immutable: if v.ID exists with different content
@@ -104,6 +107,44 @@ type LedgerScanner interface {
 	ScanEvents(ctx context.Context, types []EventType, fn func(Event) error) error
 }
 
+// JobFilter narrows JobLister.ListJobs; an empty field matches any job.
+type JobFilter struct {
+	Subscriber string
+	State      JobState
+}
+
+// JobLister lists delivery jobs, for the operator: one person's deliveries
+// (proof of consent, the right of access) and the failed jobs to retry. On
+// DynamoDB it reads the whole table; it is never on a request's hot path.
+type JobLister interface {
+	// ListJobs calls fn for every stored job matching f, in no particular
+	// order, and stops at fn's first error, which it returns. fn may call
+	// the store.
+	ListJobs(ctx context.Context, f JobFilter, fn func(Job) error) error
+}
+
+// Outbox is the operator's view of the delivery jobs: read, list, and
+// move a failed one back to pending (Service.RetryJob).
+type Outbox interface {
+	JobQueue
+	JobLister
+}
+
+// EvidenceMinimiser is the one change to recorded events the ledger
+// allows: the retention run (Service.ApplyRetention) minimises the
+// evidence of old events — their source IP is truncated to its network and
+// their user agent dropped, by MinimisedEvidence — and nothing else.
+type EvidenceMinimiser interface {
+	// MinimiseEvidence replaces the SourceIP and UserAgent of each of the
+	// subscriber's events recorded before `before` with those of
+	// MinimisedEvidence(event), leaving every other field as it was, and
+	// returns how many events it changed. Events already minimised are
+	// not changed or counted, so running it again changes nothing. An
+	// event erased meanwhile is skipped. It fails, changing nothing, if
+	// subscriber is empty.
+	MinimiseEvidence(ctx context.Context, subscriber string, before time.Time) (int, error)
+}
+
 // Tombstone is all that is kept of an erased person: a keyed hash of the
 // canonical address (token.SubjectHasher.TombstoneID, never reversible
 // without the subject key), when and why.
@@ -131,6 +172,8 @@ type Store interface {
 	CounterStore
 	Eraser
 	LedgerScanner
+	JobLister
+	EvidenceMinimiser
 }
 
 // WordingVersion is one archived combination of what a person is told next

@@ -43,8 +43,9 @@ type Evidence struct {
 
 // Service runs the use cases. All fields are required except Kick, Limits
 // (zero: no limits), Counters (needed only for a source limit), and
-// Erasure and Scanner (needed only by the operator's use cases: erasure,
-// imports, exports; MayEmail then cannot say an address was erased).
+// Erasure, Scanner and Jobs (needed only by the operator's use cases:
+// erasure, imports, exports, proof, retries; MayEmail then cannot say an
+// address was erased).
 type Service struct {
 	Catalog *magnet.Catalog
 	// Ledger keeps events, and the jobs and claims written with them.
@@ -56,11 +57,23 @@ type Service struct {
 	// Erasure erases people and keeps their tombstones: Erase uses it, and
 	// Import and MayEmail ask it whether an address was erased.
 	Erasure Eraser
-	// Scanner reads the whole ledger, for SuppressionList.
+	// Scanner reads the whole ledger, for SuppressionList and Audit.
 	Scanner LedgerScanner
+	// Jobs lists delivery jobs and moves failed ones back to pending, for
+	// the operator: Proof and Export list a person's deliveries, FailedJobs
+	// and RetryJob recover failures.
+	Jobs Outbox
 	// Retention is the storage-limitation policy (zero periods: defaults);
 	// privacy notices state it and the retention run applies it.
 	Retention Retention
+	// Minimiser truncates the evidence of old events, for ApplyRetention
+	// (needed only by it, and not for a dry run).
+	Minimiser EvidenceMinimiser
+	// Hosting is where the service runs and keeps data, as privacy notices
+	// state it (see NoticeFor): the AWS region, or Local for the local
+	// server (zero: AWS, region not stated). Its BaseURL may stay empty:
+	// notices then link under LinkBase.
+	Hosting Hosting
 	// Limits bounds emails per address and requests per source. The zero
 	// value turns every limit off; production wiring uses DefaultLimits
 	// unless configured otherwise.

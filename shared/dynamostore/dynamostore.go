@@ -23,8 +23,9 @@
 // The table's stream (NEW_IMAGE) announces every new job: an INSERT whose
 // NewImage has type "job" and the job's id.
 //
-// Erasure (Erase) and the ledger export (ScanEvents) are the only
-// operations that Scan the table; nothing on a request's path does.
+// Erasure (Erase), the ledger export (ScanEvents) and the operator's job
+// listing (ListJobs) are the only operations that Scan the table; nothing
+// on a request's path does.
 //
 // The client is injected; the store never loads AWS configuration itself.
 package dynamostore
@@ -45,8 +46,8 @@ import (
 )
 
 // API is the part of the DynamoDB client the store uses. *dynamodb.Client
-// implements it. Only Erase deletes items and only Erase and ScanEvents
-// scan, so the functions that never call them need neither permission.
+// implements it. Only Erase deletes items and only Erase, ScanEvents and
+// ListJobs scan, so the functions that never call them need neither permission.
 type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
@@ -112,6 +113,10 @@ type eventItem struct {
 	PrivacyPolicyURL string `dynamodbav:"privacy_policy_url,omitempty"`
 	Frequency        string `dynamodbav:"frequency,omitempty"`
 	Controller       string `dynamodbav:"controller,omitempty"`
+	// NoticeVersion (signup and granted events) and PageURL (signup events)
+	// are absent on events stored before they existed.
+	NoticeVersion string `dynamodbav:"notice_version,omitempty"`
+	PageURL       string `dynamodbav:"page_url,omitempty"`
 	// ConfirmationRequired is absent on events stored before it existed,
 	// which read back as false: none of them needed confirmation.
 	ConfirmationRequired bool   `dynamodbav:"confirmation_required,omitempty"`
@@ -133,6 +138,9 @@ type eventItem struct {
 	Import       *importItem    `dynamodbav:"import,omitempty"`
 	SoftOptIn    *softOptInItem `dynamodbav:"soft_opt_in,omitempty"`
 	LIAReference string         `dynamodbav:"lia_reference,omitempty"`
+	// Reason is set on a suppressed or unsuppressed event the operator
+	// recorded; absent otherwise.
+	Reason string `dynamodbav:"reason,omitempty"`
 }
 
 // organisationItem is consent.Organisation as stored.
@@ -201,10 +209,11 @@ func toItem(e consent.Event) eventItem {
 		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet, Purpose: e.Purpose,
 		Email: e.Email, Name: e.Name, Method: e.Method, WordingVersion: e.WordingVersion, Wording: e.Wording,
 		PrivacyPolicyURL: e.PrivacyPolicyURL, Frequency: e.Frequency, Controller: e.Controller,
+		NoticeVersion: e.NoticeVersion, PageURL: e.PageURL,
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
 		ConfirmationRequired: e.ConfirmationRequired, Confirms: e.Confirms, Delivery: e.Delivery,
 		SubscriberType: e.SubscriberType,
-		Basis:          string(e.Basis), LIAReference: e.LIAReference,
+		Basis:          string(e.Basis), LIAReference: e.LIAReference, Reason: e.Reason,
 	}
 	if o := e.Organisation; o != (consent.Organisation{}) {
 		it.Organisation = &organisationItem{Name: o.Name, Role: o.Role, Number: o.Number, Kind: o.Kind}
@@ -227,10 +236,11 @@ func (it eventItem) event() (consent.Event, error) {
 		Subscriber: it.Subscriber, Seq: it.Seq, ID: it.ID, Type: consent.EventType(it.EventType), At: at, Magnet: it.Magnet, Purpose: it.Purpose,
 		Email: it.Email, Name: it.Name, Method: it.Method, WordingVersion: it.WordingVersion, Wording: it.Wording,
 		PrivacyPolicyURL: it.PrivacyPolicyURL, Frequency: it.Frequency, Controller: it.Controller,
+		NoticeVersion: it.NoticeVersion, PageURL: it.PageURL,
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,
 		ConfirmationRequired: it.ConfirmationRequired, Confirms: it.Confirms, Delivery: it.Delivery,
 		SubscriberType: it.SubscriberType,
-		Basis:          consent.Basis(it.Basis), LIAReference: it.LIAReference,
+		Basis:          consent.Basis(it.Basis), LIAReference: it.LIAReference, Reason: it.Reason,
 	}
 	if o := it.Organisation; o != nil {
 		e.Organisation = consent.Organisation{Name: o.Name, Role: o.Role, Number: o.Number, Kind: o.Kind}

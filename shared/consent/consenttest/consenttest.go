@@ -113,7 +113,7 @@ func Service(t testing.TB, store consent.Store, now func() time.Time) *consent.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Keys: keys, BaseURL: "https://signup.example.com", Now: now}
+	return &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Minimiser: store, Jobs: store, Keys: keys, BaseURL: "https://signup.example.com", Now: now}
 }
 
 // DeliverAtOnce makes svc deliver queued mail from jobs through mailer as

@@ -21,8 +21,11 @@ func testRoundTrip(t *testing.T, s consent.Store) {
 	minimal := consent.Event{Subscriber: subA, Seq: 3, ID: "e3", Type: consent.EventWithdrawn, At: t0.Add(time.Hour), Magnet: "guide", Method: consent.MethodOneClick}
 	pending := event(subA, 2, consent.EventGranted, t0, "guide")
 	pending.ConfirmationRequired = true
+	pending.NoticeVersion = "notice-0123456789abcdef0123456789abcdef"
 	limited := event(subA, 1, consent.EventSignup, t0, "guide")
 	limited.Delivery = consent.DeliveryLimited
+	limited.NoticeVersion = pending.NoticeVersion
+	limited.PageURL = "https://example.com/landing/caf%C3%A9-guide"
 	limited.SubscriberType = consent.SubscriberCompany
 	limited.Organisation = consent.Organisation{Name: "Smith & Jones (UK) Ltd", Role: "Head of IT, EMEA", Number: "SC012345", Kind: consent.OrgRegistered}
 	soleTrader := event(subA, 5, consent.EventSignup, t0.Add(3*time.Hour), "guide")
@@ -38,12 +41,21 @@ func testRoundTrip(t *testing.T, s consent.Store) {
 	corporate.SoftOptIn = consent.SoftOptIn{}
 	corporate.LIAReference = "LIA-2025/07 \"B2B newsletter\""
 	corporate.Organisation = consent.Organisation{Name: "Smith & Jones (UK) Ltd", Role: "Head of IT, EMEA", Number: "SC012345", Kind: consent.OrgRegistered}
-	want := []consent.Event{limited, pending, minimal, confirmed, soleTrader, publicBody, softOptIn, corporate}
+	// The operator's suppression and its removal carry a reason; a
+	// rectification carries the new name.
+	suppressed := consent.Event{Subscriber: subA, Seq: 9, ID: "e9", Type: consent.EventSuppressed, At: t0.Add(7 * time.Hour), Email: subA + "@example.com",
+		Method: consent.MethodOperator, Reason: "spam trap \"reported\" by our provider \u2603", RequestID: "req-9"}
+	unsuppressed := suppressed
+	unsuppressed.Seq, unsuppressed.ID, unsuppressed.Type, unsuppressed.Reason = 10, "e10", consent.EventUnsuppressed, "entered in error, 2 December 2026"
+	rectified := consent.Event{Subscriber: subA, Seq: 11, ID: "e11", Type: consent.EventRectified, At: t0.Add(8 * time.Hour), Email: subA + "@example.com",
+		Name: "Zoë O'Brien-Ng", Method: consent.MethodOperator}
+	want := []consent.Event{limited, pending, minimal, confirmed, soleTrader, publicBody, softOptIn, corporate, suppressed, unsuppressed, rectified}
 	mustAppend(t, s, want[0], want[1]) // one multi-event append
 	mustAppend(t, s, want[2])          // and a single one
 	mustAppend(t, s, want[3])
 	mustAppend(t, s, want[4], want[5])
 	mustAppend(t, s, want[6], want[7])
+	mustAppend(t, s, want[8], want[9], want[10])
 	if diff := sameEvents(mustLedger(t, s, subA), want); diff != "" {
 		t.Errorf("Ledger after appends: %s", diff)
 	}

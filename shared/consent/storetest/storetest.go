@@ -22,7 +22,7 @@ import (
 // Run runs every conformance test as a subtest of t, grouped by the port
 // each contract belongs to (consent.LedgerStore, consent.WordingArchive,
 // consent.JobQueue, consent.CounterStore, consent.Eraser,
-// consent.LedgerScanner). newStore must return a store that shares no data with
+// consent.LedgerScanner, consent.JobLister). newStore must return a store that shares no data with
 // any store it returned before (a fresh file, a fresh table); it may
 // register cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
@@ -89,6 +89,16 @@ func Run(t *testing.T, newStore func(t *testing.T) consent.Store) {
 			{"ScanEvents", testScanEvents},
 			{"ScanEventsEmpty", testScanEventsEmpty},
 			{"ScanEventsStopsAtError", testScanEventsStopsAtError},
+		}},
+		{"JobLister", []test{
+			{"ListJobs", testListJobs},
+			{"ListJobsEmpty", testListJobsEmpty},
+			{"ListJobsStopsAtError", testListJobsStopsAtError},
+			{"RetriedJobIsDueAgain", testRetriedJobIsDueAgain},
+		}},
+		{"Retention", []test{ // consent.EvidenceMinimiser, and Service.ApplyRetention on the store
+			{"MinimiseEvidence", testMinimiseEvidence},
+			{"RetentionRun", testRetentionRun},
 		}},
 		{"Service", []test{
 			{"WithdrawalsWinUnderContention", testWithdrawalsWin},
