@@ -1,7 +1,7 @@
 // Command admin is the AdminFunction Lambda: it answers the operator's
-// IAM-authorised routes (POST /admin/may-email, /admin/import,
-// /admin/object and /admin/erase; GET /admin/suppression), recording the
-// IAM caller as the operator.
+// IAM-authorised /admin/… routes (may-email, import, object, erase,
+// suppression, proof, export, rectify, audit, jobs; see web.Routes),
+// recording the IAM caller as the operator.
 package main
 
 import (

@@ -83,7 +83,11 @@ func Decide(ledger []Event, purpose string, categories ...string) Decision {
 		return d
 	case StateSuppressed:
 		s := lastOf(ledger, "", EventSuppressed)
-		d.Reason = fmt.Sprintf("suppressed %s after %s: no mail of any kind", day(s), methodWords(s.Method))
+		if s.Method == MethodOperator {
+			d.Reason = fmt.Sprintf("suppressed %s by the operator (%s): no mail of any kind", day(s), s.Reason)
+		} else {
+			d.Reason = fmt.Sprintf("suppressed %s after %s: no mail of any kind", day(s), methodWords(s.Method))
+		}
 		return d
 	}
 	w, withdrew := withdrawalFrom(ledger, purpose)

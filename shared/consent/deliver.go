@@ -251,7 +251,7 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 	var msg Message
 	switch job.Kind {
 	case JobFreebie:
-		msg, err = s.freebieMessage(ctx, m, job.Name, job.Subscriber, freebieStatus(ledger, m, st))
+		msg, err = s.freebieMessage(ctx, m, greetingName(job, ledger), job.Subscriber, freebieStatus(ledger, m, st))
 		if !st.Consented() {
 			// One-click withdraws the magnet's main purpose; with no
 			// consent for it standing (only an extra purpose's), the list
@@ -276,6 +276,11 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 			return Message{}, "no consent to withdraw: " + st.Reason, nil
 		}
 		msg, err = s.withdrawalMessage(ctx, m, job.Subscriber)
+	case JobPrivacyExportLink, JobPrivacyEraseLink:
+		if len(ledger) == 0 {
+			return Message{}, "no data held: the ledger is empty", nil
+		}
+		msg, err = s.privacyLinkMessage(ctx, m, job, ledger)
 	default:
 		return Message{}, "unknown job kind " + string(job.Kind), nil
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json"
 
@@ -85,13 +86,14 @@ func Operator(ctx context.Context) string {
 }
 
 // operator names who makes the admin request r: the operator in its
-// context (on AWS, the IAM caller), else — on the local server, which
-// admits only its own machine — "local:" and the connection's address.
+// context (on AWS, the IAM caller), else "local" — the local server admits
+// only its own machine. (Not the connection's address: operators are
+// logged, and logs hold no IP addresses.)
 func operator(r *http.Request) string {
 	if op := Operator(r.Context()); op != "" {
 		return op
 	}
-	return "local:" + r.RemoteAddr
+	return "local"
 }
 
 // admit checks that r may use an admin route: AdminAllowed, and no
@@ -428,4 +430,451 @@ func singleQuery(q url.Values, names ...string) (url.Values, error) {
 		}
 	}
 	return q, nil
+}
+
+type addressRequest struct {
+	Address string `json:"address"`
+}
+
+// readAddress reads {"address": "..."}: the address goes in the body,
+// never the URL, which reaches access logs.
+func readAddress(r *http.Request) (string, error) {
+	var in addressRequest
+	if err := readAdminJSON(r, &in, `{"address": "ann@example.com"}`); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(in.Address) == "" {
+		return "", invalid("address", "Name the address.")
+	}
+	return in.Address, nil
+}
+
+// proof answers POST /admin/proof {"address": "..."}: the proof-of-consent
+// report on the person (consent.Service.Proof), as `unbundled proof` gives
+// it — JSON, or with ?format=html the self-contained printable page, or
+// with ?format=text plain text.
+func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	q, err := singleQuery(r.URL.Query(), "format")
+	format := q.Get("format")
+	if err == nil && format != "" && format != "json" && format != "html" && format != "text" {
+		err = invalid("format", "Send format=json (the default), format=html or format=text.")
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	address, err := readAddress(r)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	p, err := s.Service.Proof(r.Context(), address)
+	if err != nil {
+		s.adminFail(w, r, emailAs(err, "address"))
+		return
+	}
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin proof", slog.String("operator", operator(r)),
+		slog.Int("events", len(p.Events)), slog.String("request_id", RequestID(r.Context())))
+	var buf bytes.Buffer
+	switch format {
+	case "html":
+		err = p.WriteHTML(&buf)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	case "text":
+		err = p.WriteText(&buf)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	default:
+		writeJSON(w, http.StatusOK, p)
+		return
+	}
+	if err != nil {
+		w.Header().Del("Content-Type")
+		s.adminFail(w, r, err)
+		return
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+// emailAs renames the "email" field of a *consent.ValidationError to
+// field, the name the request used for it.
+func emailAs(err error, field string) error {
+	var verr *consent.ValidationError
+	if !errors.As(err, &verr) || verr.Fields["email"] == "" {
+		return err
+	}
+	fields := map[string]string{}
+	for k, v := range verr.Fields {
+		if k == "email" {
+			k = field
+		}
+		fields[k] = v
+	}
+	return &consent.ValidationError{Fields: fields}
+}
+
+// export answers POST /admin/export {"address": "..."}: everything held on
+// the person (consent.Service.Export, the right of access), as `unbundled
+// export` gives it.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	address, err := readAddress(r)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	x, err := s.Service.Export(r.Context(), address)
+	if err != nil {
+		s.adminFail(w, r, emailAs(err, "address"))
+		return
+	}
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin export", slog.String("operator", operator(r)),
+		slog.Int("events", len(x.Events)), slog.String("request_id", RequestID(r.Context())))
+	writeJSON(w, http.StatusOK, x)
+}
+
+type rectifyRequest struct {
+	Address string  `json:"address"`
+	Name    *string `json:"name"`
+}
+
+// rectify answers POST /admin/rectify {"address": "...", "name": "..."}:
+// it corrects the name held on the person (consent.Service.Rectify; "" removes
+// it), recording a `rectified` event with this request's id, and answers
+// {"address", "name", "rectified"} (false: the name held was already
+// that). An address nobody is on record with is 400.
+func (s *Server) rectify(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var in rectifyRequest
+	if err := readAdminJSON(r, &in, `{"address": "ann@example.com", "name": "Ann Lee"}`); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	if in.Name == nil {
+		s.adminFail(w, r, invalid("name", `Send the correct name ("" removes it).`))
+		return
+	}
+	name := strings.TrimSpace(*in.Name)
+	written, err := s.Service.Rectify(r.Context(), in.Address, name, consent.Evidence{RequestID: RequestID(r.Context())})
+	if err != nil {
+		s.adminFail(w, r, emailAs(err, "address"))
+		return
+	}
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin rectify", slog.String("operator", operator(r)),
+		slog.Bool("rectified", written), slog.String("request_id", RequestID(r.Context())))
+	writeJSON(w, http.StatusOK, map[string]any{"address": in.Address, "name": name, "rectified": written})
+}
+
+// auditParams are the query parameters of GET /admin/audit.
+var auditParams = []string{"magnet", "from", "to", "format"}
+
+// audit answers GET /admin/audit?magnet=…&from=…&to=… (each optional; from
+// and to a date, 2026-11-01, or an RFC 3339 time; to excluded): the
+// consent events of the period (consent.Service.Audit) as the CSV
+// `unbundled audit` writes, or with format=json as {"events": [...]}.
+// The query names no person, so it may sit in a URL.
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	q, err := singleQuery(r.URL.Query(), auditParams...)
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	aq := consent.AuditQuery{Magnet: q.Get("magnet")}
+	if aq.From, err = parseWhen("from", q.Get("from")); err == nil {
+		aq.To, err = parseWhen("to", q.Get("to"))
+	}
+	if err == nil && q.Get("format") != "" && q.Get("format") != "csv" && q.Get("format") != "json" {
+		err = invalid("format", "Send format=csv (the default) or format=json.")
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	events := []consent.Event{}
+	write := func(e consent.Event) error { events = append(events, e); return nil }
+	var csvw *consent.AuditCSV
+	if q.Get("format") != "json" {
+		if csvw, err = consent.NewAuditCSV(&buf); err != nil {
+			s.adminFail(w, r, err)
+			return
+		}
+		write = csvw.Write
+	}
+	n := 0
+	err = s.Service.Audit(r.Context(), aq, func(e consent.Event) error { n++; return write(e) })
+	if err == nil && csvw != nil {
+		err = csvw.Flush()
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin audit", slog.String("operator", operator(r)),
+		slog.Int("events", n), slog.String("request_id", RequestID(r.Context())))
+	if csvw == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"events": events})
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="consent-audit.csv"`)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// parseWhen reads a from or to parameter: empty (open), a date (midnight
+// UTC) or an RFC 3339 time.
+func parseWhen(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, invalid(field, "Send a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:00:00Z).")
+	}
+	return t.UTC(), nil
+}
+
+type suppressionRequest struct {
+	Action    string   `json:"action"`
+	Addresses []string `json:"addresses"`
+	Reason    string   `json:"reason"`
+	Force     bool     `json:"force"`
+}
+
+type suppressionAnswer struct {
+	Address string `json:"address"`
+	// Changed is, for add and remove, whether the suppression changed.
+	Changed *bool `json:"changed,omitempty"`
+	// Status is, for check, where the address stands and why.
+	*consent.SuppressionStatus
+	Error string `json:"error,omitempty"`
+}
+
+// suppressionChange answers POST /admin/suppression {"action": "add",
+// "remove" or "check", "addresses": [...], "reason": "...", "force": false}:
+// add suppresses each address (consent.Service.Suppress), remove lifts a
+// suppression (Unsuppress; after a spam complaint only with "force":
+// true), check says where each stands and why (SuppressionCheck) — as
+// `unbundled suppression add|remove|check` do. add and remove need a
+// reason, recorded with each event with this request's id; a missing or
+// bad reason refuses the whole request before anything is written.
+// Per address the answer says what changed, or why not ("error").
+func (s *Server) suppressionChange(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var in suppressionRequest
+	if err := readAdminJSON(r, &in, `{"action": "add", "addresses": ["ann@example.com"], "reason": "asked by phone for no email at all"}`); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var err error
+	switch {
+	case in.Action != "add" && in.Action != "remove" && in.Action != "check":
+		err = invalid("action", `Send "add", "remove" or "check".`)
+	case in.Action == "check" && (in.Reason != "" || in.Force):
+		err = invalid("action", "A check takes only addresses.")
+	case in.Action == "add" && in.Force:
+		err = invalid("force", "Only a removal can be forced.")
+	case in.Action != "check" && strings.TrimSpace(in.Reason) == "":
+		err = invalid("reason", `Say why, e.g. "asked by phone for no email at all, 2 December 2026".`)
+	default:
+		err = checkAddresses(in.Addresses)
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	ev := consent.Evidence{RequestID: RequestID(r.Context())}
+	results := make([]suppressionAnswer, 0, len(in.Addresses))
+	changed := 0
+	for _, address := range in.Addresses {
+		a := suppressionAnswer{Address: address}
+		var written bool
+		var err error
+		switch in.Action {
+		case "add":
+			written, err = s.Service.Suppress(r.Context(), address, in.Reason, ev)
+		case "remove":
+			written, err = s.Service.Unsuppress(r.Context(), address, in.Reason, in.Force, ev)
+		default:
+			var st consent.SuppressionStatus
+			if st, err = s.Service.SuppressionCheck(r.Context(), address); err == nil {
+				a.SuppressionStatus = &st
+			}
+		}
+		var verr *consent.ValidationError
+		switch {
+		case errors.As(err, &verr) && verr.Fields["reason"] != "":
+			s.adminFail(w, r, invalid("reason", verr.Fields["reason"]))
+			return
+		case errors.As(err, &verr):
+			a.Error = fieldMessages(verr)
+		case err != nil:
+			s.adminFail(w, r, err)
+			return
+		case in.Action != "check":
+			a.Changed = &written
+			if written {
+				changed++
+			}
+		}
+		results = append(results, a)
+	}
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin suppression", slog.String("operator", operator(r)), slog.String("action", in.Action),
+		slog.Int("addresses", len(in.Addresses)), slog.Int("changed", changed), slog.String("request_id", RequestID(r.Context())))
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// fieldMessages joins a validation error's messages, in field order.
+func fieldMessages(verr *consent.ValidationError) string {
+	names := make([]string, 0, len(verr.Fields))
+	for name := range verr.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	msgs := make([]string, len(names))
+	for i, name := range names {
+		msgs[i] = verr.Fields[name]
+	}
+	return strings.Join(msgs, " ")
+}
+
+// jobStates are the states GET /admin/jobs may filter on.
+var jobStates = []consent.JobState{consent.JobPending, consent.JobSending, consent.JobSent, consent.JobFailed, consent.JobSkipped}
+
+// jobs answers GET /admin/jobs?state=failed (state optional: every job):
+// the delivery jobs, oldest first, as {"jobs": [...]} — as `unbundled jobs
+// list` gives them. It reads the whole outbox.
+func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	q, err := singleQuery(r.URL.Query(), "state")
+	state := consent.JobState(q.Get("state"))
+	if err == nil && state != "" && !slices.Contains(jobStates, state) {
+		err = invalid("state", "Send state=pending, sending, sent, failed or skipped.")
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	jobs := []consent.Job{}
+	collect := func(j consent.Job) error { jobs = append(jobs, j); return nil }
+	if state == consent.JobFailed {
+		err = s.Service.FailedJobs(r.Context(), collect)
+	} else if s.Service.Jobs == nil {
+		err = errors.New("admin jobs: no job store configured")
+	} else {
+		err = s.Service.Jobs.ListJobs(r.Context(), consent.JobFilter{State: state}, collect)
+		slices.SortFunc(jobs, func(a, b consent.Job) int {
+			if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+}
+
+// maxRetryIDs caps one POST /admin/jobs/retry by ids.
+const maxRetryIDs = 500
+
+type retryRequest struct {
+	IDs       []string `json:"ids"`
+	AllFailed bool     `json:"all_failed"`
+}
+
+// retryJobs answers POST /admin/jobs/retry {"ids": [...]} or
+// {"all_failed": true}: it moves each failed job back to pending
+// (consent.Service.RetryJob, RetryFailedJobs), as `unbundled jobs retry`
+// does, and answers {"results": [{"id", "job"} or {"id", "error"}]}. On
+// AWS SweepFunction delivers the retried jobs within 5 minutes; on the
+// local server the dispatcher, at once. A request with all_failed retries
+// what it finds within the function's timeout; send it again to go on.
+func (s *Server) retryJobs(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var in retryRequest
+	if err := readAdminJSON(r, &in, `{"ids": ["…"]} or {"all_failed": true}`); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var err error
+	switch {
+	case in.AllFailed && len(in.IDs) > 0:
+		err = invalid("ids", "Send ids or all_failed, not both.")
+	case !in.AllFailed && len(in.IDs) == 0:
+		err = invalid("ids", `Name the jobs to retry, or send "all_failed": true.`)
+	case len(in.IDs) > maxRetryIDs:
+		err = invalid("ids", "At most 500 jobs per request.")
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var results []consent.RetryResult
+	if in.AllFailed {
+		results, err = s.Service.RetryFailedJobs(r.Context(), nil)
+	} else {
+		for _, id := range in.IDs {
+			j, rerr := s.Service.RetryJob(r.Context(), id)
+			var verr *consent.ValidationError
+			switch {
+			case errors.As(rerr, &verr):
+				results = append(results, consent.RetryResult{ID: id, Error: fieldMessages(verr)})
+			case errors.Is(rerr, consent.ErrNotFound):
+				results = append(results, consent.RetryResult{ID: id, Error: "no such job (jobs are kept 30 days)"})
+			case errors.Is(rerr, consent.ErrNotRetryable):
+				results = append(results, consent.RetryResult{ID: id, Error: rerr.Error()})
+			case rerr != nil:
+				err = rerr
+			default:
+				results = append(results, consent.RetryResult{ID: id, Job: &j})
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	retried := 0
+	for _, res := range results {
+		if res.Error == "" {
+			retried++
+		}
+	}
+	if results == nil {
+		results = []consent.RetryResult{}
+	}
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin jobs retry", slog.String("operator", operator(r)),
+		slog.Int("jobs", len(results)), slog.Int("retried", retried), slog.String("request_id", RequestID(r.Context())))
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 }

@@ -162,7 +162,7 @@ func TestImportEndpoint(t *testing.T) {
 	}
 
 	rep = decodeReport(t, e.do(t, "POST", importQuery, csvType+"; charset=utf-8", body))
-	want := importReport{File: "customers.csv", Source: "orders in our web shop", Origin: "customers", Operator: "local:192.0.2.1:1234",
+	want := importReport{File: "customers.csv", Source: "orders in our web shop", Origin: "customers", Operator: "local",
 		Rows: 2, Imported: 2, Digest: rep.Digest, Skipped: rep.Skipped}
 	if rep != want || len(rep.Digest) != 64 {
 		t.Errorf("report: got %+v, want %+v", rep, want)
@@ -216,7 +216,7 @@ func TestImportEndpointRecordsTheOperator(t *testing.T) {
 		name, operator, email, row, want string
 	}{
 		{"IAM caller in the context", arn, "carol@example.com", carolCustomer, arn},
-		{"local server: the connection", "", "dave@example.com", daveCustomer, "local:127.0.0.1:40000"},
+		{"local server: the connection", "", "dave@example.com", daveCustomer, "local"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", importQuery, strings.NewReader(customersCSV+tt.row))
@@ -533,5 +533,235 @@ func TestSuppressionEndpointRefusals(t *testing.T) {
 				t.Errorf("Content-Type: got %q, want a JSON error", got)
 			}
 		})
+	}
+}
+
+// signedUp signs ann up through the API, ticking the box.
+func signedUp(t *testing.T, e *env) {
+	t.Helper()
+	if w := e.do(t, "POST", "/signup", jsonType, `{"email":"ann@example.com","name":"Anm","magnet":"uk-gdpr-checklist","marketing_consent":true}`); w.Code != http.StatusAccepted {
+		t.Fatalf("sign-up: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestProofEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	signedUp(t, e)
+	w := e.do(t, "POST", "/admin/proof", jsonType, `{"address":"ANN@example.com"}`)
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != jsonType {
+		t.Fatalf("JSON: %d %s\n%s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	var p consent.Proof
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Email != "ann@example.com" || len(p.Events) != 2 || p.Events[0].Summary == "" || len(p.Deliveries) != 1 || len(p.Texts) == 0 {
+		t.Errorf("proof: got %+v", p)
+	}
+	w = e.do(t, "POST", "/admin/proof?format=html", jsonType, `{"address":"ann@example.com"}`)
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.Contains(w.Body.String(), "<title>Proof of consent: ann@example.com</title>") || w.Header().Get("Content-Security-Policy") == "" {
+		t.Errorf("HTML: %d %v\n%s", w.Code, w.Header(), w.Body)
+	}
+	w = e.do(t, "POST", "/admin/proof?format=text", jsonType, `{"address":"ann@example.com"}`)
+	if w.Code != http.StatusOK || !strings.HasPrefix(w.Body.String(), "PROOF OF CONSENT: ann@example.com\n") {
+		t.Errorf("text: %d\n%s", w.Code, w.Body)
+	}
+	if !strings.Contains(e.logs.String(), `"msg":"admin proof"`) || strings.Contains(e.logs.String(), "ann@example.com") {
+		t.Errorf("logs: want an admin proof line without the address:\n%s", e.logs)
+	}
+}
+
+func TestPersonEndpointsRefusals(t *testing.T) {
+	tests := []struct {
+		name, target, body string
+		allow              bool
+		want               int
+		wantText           string
+	}{
+		{"no admin rights", "/admin/proof", `{"address":"ann@example.com"}`, false, http.StatusForbidden, "operator's credentials"},
+		{"an address in the URL", "/admin/proof?address=ann@example.com", `{"address":"ann@example.com"}`, true, http.StatusBadRequest, `"address":"Unknown parameter`},
+		{"an unknown format", "/admin/proof?format=pdf", `{"address":"ann@example.com"}`, true, http.StatusBadRequest, `"format"`},
+		{"a bad address", "/admin/proof", `{"address":"nope"}`, true, http.StatusBadRequest, `"address":"Enter a valid email address`},
+		{"no address", "/admin/export", `{}`, true, http.StatusBadRequest, `"address":"Name the address."`},
+		{"several addresses", "/admin/export", `{"addresses":["ann@example.com"]}`, true, http.StatusBadRequest, `"body"`},
+		{"rectify without a name", "/admin/rectify", `{"address":"ann@example.com"}`, true, http.StatusBadRequest, `"name"`},
+		{"rectify to a bad name", "/admin/rectify", `{"address":"ann@example.com","name":"see www.evil"}`, true, http.StatusBadRequest, `"name"`},
+		{"rectify nobody", "/admin/rectify", `{"address":"nobody@example.com","name":"Ann"}`, true, http.StatusBadRequest, "Nobody with this address is on record"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []func(*web.Server)
+			if tt.allow {
+				opts = append(opts, allowAdmin)
+			}
+			e := newEnv(t, opts...)
+			signedUp(t, e)
+			if w := e.do(t, "POST", tt.target, jsonType, tt.body); w.Code != tt.want || !strings.Contains(w.Body.String(), tt.wantText) {
+				t.Errorf("got %d %s, want %d and %q", w.Code, w.Body, tt.want, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestExportAndRectifyEndpoints(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	signedUp(t, e)
+	w := e.do(t, "POST", "/admin/rectify", jsonType, `{"address":"ann@example.com","name":" Ann Lee "}`)
+	if w.Code != http.StatusOK || strings.TrimSpace(w.Body.String()) != `{"address":"ann@example.com","name":"Ann Lee","rectified":true}` {
+		t.Fatalf("rectify: %d %s", w.Code, w.Body)
+	}
+	ledger := e.ledger(t, "ann@example.com")
+	if last := ledger[len(ledger)-1]; last.Type != consent.EventRectified || last.RequestID == "" {
+		t.Errorf("rectified event: got %+v, want one with the request id", last)
+	}
+	w = e.do(t, "POST", "/admin/export", jsonType, `{"address":"ann@example.com"}`)
+	var x consent.Export
+	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &x) != nil || x.Name != "Ann Lee" || len(x.Events) != 3 || len(x.Deliveries) != 1 || len(x.Decisions) != 1 {
+		t.Errorf("export: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestAuditEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	signedUp(t, e)
+	today := time.Now().UTC().Format(time.DateOnly)
+	w := e.do(t, "GET", "/admin/audit?magnet=uk-gdpr-checklist&from="+today, "", "")
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("CSV: %d %s", w.Code, w.Body)
+	}
+	lines := strings.Split(strings.TrimSpace(w.Body.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "time,subscriber,email,") || !strings.Contains(lines[1], ",ann@example.com,uk-gdpr-checklist,marketing:example-ltd,granted,checkbox,") {
+		t.Errorf("CSV:\n%s", w.Body)
+	}
+	w = e.do(t, "GET", "/admin/audit?format=json&to="+today, "", "")
+	if w.Code != http.StatusOK || strings.TrimSpace(w.Body.String()) != `{"events":[]}` {
+		t.Errorf("JSON before today: %d %s", w.Code, w.Body)
+	}
+	for _, target := range []string{"/admin/audit?from=yesterday", "/admin/audit?from=2026-12-01&to=2026-11-01", "/admin/audit?email=ann@example.com", "/admin/audit?format=xml"} {
+		if w := e.do(t, "GET", target, "", ""); w.Code != http.StatusBadRequest {
+			t.Errorf("GET %s: got %d, want 400: %s", target, w.Code, w.Body)
+		}
+	}
+}
+
+func TestSuppressionChangeEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	signedUp(t, e)
+	if err := e.svc.RecordFeedback(t.Context(), consent.Feedback{ID: "sns-1", Kind: consent.FeedbackComplaint, Recipients: []string{"ann@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		Address    string
+		Changed    *bool
+		Suppressed bool
+		Reason     string
+		Error      string
+	}
+	post := func(body string) []answer {
+		t.Helper()
+		w := e.do(t, "POST", "/admin/suppression", jsonType, body)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", body, w.Code, w.Body)
+		}
+		var got struct{ Results []answer }
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Results
+	}
+	got := post(`{"action":"check","addresses":["ann@example.com","bob@example.com","nope"]}`)
+	if len(got) != 3 || !got[0].Suppressed || !strings.Contains(got[0].Reason, "spam complaint") || got[1].Suppressed || got[2].Error == "" || got[0].Changed != nil {
+		t.Errorf("check: %+v", got)
+	}
+	got = post(`{"action":"remove","addresses":["ann@example.com"],"reason":"she asked us to"}`)
+	if got[0].Error == "" || !strings.Contains(got[0].Error, "spam complaint") {
+		t.Errorf("remove without force: %+v, want an error naming the complaint", got)
+	}
+	got = post(`{"action":"remove","addresses":["ann@example.com"],"reason":"she asked us to, by letter","force":true}`)
+	if got[0].Changed == nil || !*got[0].Changed {
+		t.Errorf("remove with force: %+v", got)
+	}
+	got = post(`{"action":"add","addresses":["bob@example.com","bob@example.com"],"reason":"asked by phone for no email at all"}`)
+	if !*got[0].Changed || *got[1].Changed {
+		t.Errorf("add twice: %+v, want changed then unchanged", got)
+	}
+	ledger := e.ledger(t, "bob@example.com")
+	if len(ledger) != 1 || ledger[0].Type != consent.EventSuppressed || ledger[0].Reason != "asked by phone for no email at all" || ledger[0].RequestID == "" {
+		t.Errorf("bob's ledger: %+v", ledger)
+	}
+	for _, body := range []string{
+		`{"action":"purge","addresses":["ann@example.com"]}`,
+		`{"action":"add","addresses":["ann@example.com"]}`,
+		`{"action":"add","addresses":["ann@example.com"],"reason":"x","force":true}`,
+		`{"action":"add","addresses":["ann@example.com"],"reason":"two\nlines"}`,
+		`{"action":"check","addresses":[]}`,
+		`{"action":"check","addresses":["ann@example.com"],"reason":"x"}`,
+	} {
+		if w := e.do(t, "POST", "/admin/suppression", jsonType, body); w.Code != http.StatusBadRequest {
+			t.Errorf("%s: got %d, want 400: %s", body, w.Code, w.Body)
+		}
+	}
+	if w := e.do(t, "GET", "/admin/suppression", "", ""); !strings.Contains(w.Body.String(), "bob@example.com,suppressed,,") || strings.Contains(w.Body.String(), "ann@example.com,suppressed") {
+		t.Errorf("list: %s", w.Body)
+	}
+}
+
+func TestJobsEndpoints(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	e.mailer.Err = fmt.Errorf("%w: MessageRejected: Email address is not verified", consent.ErrRejected)
+	signedUp(t, e)
+	if w := e.do(t, "POST", "/signup", jsonType, `{"email":"bob@example.com","magnet":"uk-gdpr-checklist"}`); w.Code != http.StatusAccepted {
+		t.Fatal(w.Body)
+	}
+	e.mailer.Err = nil
+	w := e.do(t, "GET", "/admin/jobs?state=failed", "", "")
+	var listed struct{ Jobs []consent.Job }
+	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &listed) != nil || len(listed.Jobs) != 2 || listed.Jobs[0].State != consent.JobFailed {
+		t.Fatalf("jobs: %d %s", w.Code, w.Body)
+	}
+	type results struct {
+		Results []consent.RetryResult
+	}
+	retry := func(body string) results {
+		t.Helper()
+		w := e.do(t, "POST", "/admin/jobs/retry", jsonType, body)
+		var got results
+		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &got) != nil {
+			t.Fatalf("%s: %d %s", body, w.Code, w.Body)
+		}
+		return got
+	}
+	got := retry(fmt.Sprintf(`{"ids":[%q,"no-such-job"]}`, listed.Jobs[0].ID))
+	if len(got.Results) != 2 || got.Results[0].Job == nil || got.Results[1].Error != "no such job (jobs are kept 30 days)" {
+		t.Errorf("retry by id: %+v", got)
+	}
+	if n := len(e.mailer.Sent()); n != 1 {
+		t.Errorf("after retrying one job: sent %d, want 1 (delivered at once)", n)
+	}
+	got = retry(`{"all_failed":true}`)
+	if len(got.Results) != 1 || got.Results[0].ID != listed.Jobs[1].ID || got.Results[0].Job == nil {
+		t.Errorf("retry all failed: %+v", got)
+	}
+	if n := len(e.mailer.Sent()); n != 2 {
+		t.Errorf("after retrying all: sent %d, want 2", n)
+	}
+	if got := retry(`{"all_failed":true}`); len(got.Results) != 0 {
+		t.Errorf("nothing left: %+v", got)
+	}
+	if w := e.do(t, "GET", "/admin/jobs", "", ""); !strings.Contains(w.Body.String(), `"state":"sent"`) {
+		t.Errorf("every job: %s", w.Body)
+	}
+	for _, tc := range []struct{ method, target, body string }{
+		{"GET", "/admin/jobs?state=lost", ""},
+		{"POST", "/admin/jobs/retry", `{}`},
+		{"POST", "/admin/jobs/retry", `{"ids":["x"],"all_failed":true}`},
+	} {
+		if w := e.do(t, tc.method, tc.target, jsonType, tc.body); w.Code != http.StatusBadRequest {
+			t.Errorf("%s %s %s: got %d, want 400: %s", tc.method, tc.target, tc.body, w.Code, w.Body)
+		}
+	}
+	if w := newEnv(t).do(t, "POST", "/admin/jobs/retry", jsonType, `{"all_failed":true}`); w.Code != http.StatusForbidden {
+		t.Errorf("without admin rights: got %d", w.Code)
 	}
 }

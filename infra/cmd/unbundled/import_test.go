@@ -358,7 +358,7 @@ func TestSuppressionUsage(t *testing.T) {
 		wantErr  string
 	}{
 		{"no command", []string{"suppression"}, 2, "Usage: unbundled suppression COMMAND"},
-		{"unknown command", []string{"suppression", "add", "a@example.com"}, 2, `unknown command "add"`},
+		{"unknown command", []string{"suppression", "purge", "a@example.com"}, 2, `unknown command "purge"`},
 		{"help", []string{"suppression", "-h"}, 0, "list "},
 		{"list help", []string{"suppression", "list", "-h"}, 0, "Usage: unbundled suppression list [flags]"},
 		{"list with an operand", []string{"suppression", "list", "bob@example.com"}, 2, `unexpected "bob@example.com"`},

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,11 @@ type Options struct {
 	// messages get 400 MessageRejected, as SES answers for an unverified
 	// recipient in the sandbox.
 	RejectRecipients []string
+	// RejectSenders are sender addresses (compared case-insensitively)
+	// whose messages get 400 MessageRejected, as SES answers while the
+	// sender identity is not verified: a permanent rejection until the
+	// setup is fixed (Verify).
+	RejectSenders []string
 	// Now is the clock for the rate limit; nil means time.Now.
 	Now func() time.Time
 }
@@ -94,7 +100,7 @@ type Stats struct {
 	Accepted    int `json:"accepted"`
 	Throttled   int `json:"throttled"`    // 429 TooManyRequestsException
 	Failed      int `json:"failed"`       // 500 InternalFailure (FailEvery)
-	Rejected    int `json:"rejected"`     // 400 MessageRejected (RejectRecipients)
+	Rejected    int `json:"rejected"`     // 400 MessageRejected (RejectRecipients, RejectSenders)
 	BadRequests int `json:"bad_requests"` // 400 BadRequestException (malformed call)
 	// PerRecipient counts accepted messages per To address, as sent; a
 	// count above 1 is a duplicate delivery.
@@ -106,7 +112,11 @@ type Server struct {
 	opts    Options
 	now     func() time.Time
 	limiter *rate.Limiter
-	reject  map[string]bool
+
+	// reject and rejectFrom are the recipients and senders rejected; mu
+	// guards them (Verify changes them).
+	reject     map[string]bool
+	rejectFrom map[string]bool
 
 	mu       sync.Mutex
 	admitted int // calls past the rate limit and well-formed, for FailEvery
@@ -116,7 +126,7 @@ type Server struct {
 
 // New returns a stand-in with opts.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, now: opts.Now, limiter: rate.NewLimiter(rate.Inf, 0), reject: map[string]bool{}}
+	s := &Server{opts: opts, now: opts.Now, limiter: rate.NewLimiter(rate.Inf, 0), reject: map[string]bool{}, rejectFrom: map[string]bool{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -130,6 +140,9 @@ func New(opts Options) *Server {
 	for _, addr := range opts.RejectRecipients {
 		s.reject[strings.ToLower(addr)] = true
 	}
+	for _, addr := range opts.RejectSenders {
+		s.rejectFrom[strings.ToLower(addr)] = true
+	}
 	s.stats.PerRecipient = map[string]int{}
 	return s
 }
@@ -139,6 +152,18 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+SendEmailPath, s.sendEmail)
 	return mux
+}
+
+// Verify marks identities (addresses) as verified, as fixing the SES
+// setup does: messages from or to them are no longer rejected
+// (RejectSenders, RejectRecipients).
+func (s *Server) Verify(identities ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range identities {
+		delete(s.reject, strings.ToLower(id))
+		delete(s.rejectFrom, strings.ToLower(id))
+	}
 }
 
 // Sent returns a copy of every accepted message, in order.
@@ -192,8 +217,8 @@ func (c *content) data() string {
 }
 
 // sendEmail answers one SendEmail call. The checks run in SES's order as
-// far as it shows: rate limit, well-formedness, transient failure,
-// recipient rejection.
+// far as it shows: rate limit, well-formedness, transient failure, sender
+// rejection, recipient rejection.
 func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 	if !s.limiter.AllowN(s.now(), 1) {
 		s.count(func(st *Stats) { st.Throttled++ })
@@ -213,6 +238,12 @@ func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 		s.stats.Failed++
 		s.mu.Unlock()
 		writeError(w, http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+		return
+	}
+	if from := senderAddress(msg.From); s.rejectFrom[from] {
+		s.stats.Rejected++
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, "MessageRejected", "Email address is not verified. The following identities failed the check in region EU-WEST-2: "+from)
 		return
 	}
 	for _, addr := range slices.Concat(msg.To, msg.Cc, msg.Bcc) {
@@ -278,6 +309,15 @@ func decode(w http.ResponseWriter, r *http.Request) (Message, error) {
 		msg.Headers = append(msg.Headers, Header{Name: h.Name, Value: h.Value})
 	}
 	return msg, nil
+}
+
+// senderAddress is the lower-cased address of a From value, which may
+// carry a display name ("Example Ltd" <hello@example.com>).
+func senderAddress(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		return strings.ToLower(a.Address)
+	}
+	return strings.ToLower(from)
 }
 
 // writeError answers in the SES v2 REST-JSON error shape: the error code in
