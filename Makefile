@@ -33,7 +33,8 @@ export GOFLAGS := -buildvcs=false
 
 .PHONY: help run test tools check unit attack fuzz sam-validate sam-build bench deploy clean \
 	build-SignupFunction build-UnsubscribeFunction build-ConfirmFunction \
-	build-DeliverFunction build-SweepFunction build-FeedbackFunction build-AdminFunction
+	build-DeliverFunction build-SweepFunction build-FeedbackFunction build-AdminFunction \
+	build-RetentionFunction
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -110,6 +111,9 @@ build-FeedbackFunction:
 
 build-AdminFunction:
 	$(call lambda,admin)
+
+build-RetentionFunction:
+	$(call lambda,retention)
 
 define lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)

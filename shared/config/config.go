@@ -46,6 +46,11 @@ type Lambda struct {
 	// stamp must be before a sign-up from it counts; faster posts are
 	// treated as bots. 0 turns the time-trap off.
 	FormMinAge time.Duration
+	// Retention is the storage-limitation policy, in whole days:
+	// RETENTION_UNCONFIRMED_DAYS, RETENTION_EVIDENCE_DAYS and
+	// RETENTION_WITHDRAWN_DAYS (see retentionFromEnv), each defaulting to
+	// consent.DefaultRetention.
+	Retention consent.Retention
 }
 
 // DefaultFormMinAge is the time-trap's default: no person fills in a form
@@ -125,6 +130,9 @@ func FromEnv(getenv func(string) string) (Lambda, error) {
 			*v.d = d
 		}
 	}
+	var retentionErrs []error
+	c.Retention, retentionErrs = retentionFromEnv(getenv)
+	errs = append(errs, retentionErrs...)
 	if c.MagnetsFile != "" && !filepath.IsAbs(c.MagnetsFile) {
 		if root := getenv("LAMBDA_TASK_ROOT"); root != "" {
 			c.MagnetsFile = filepath.Join(root, c.MagnetsFile)
