@@ -33,6 +33,10 @@ type SignupRequest struct {
 	WordingVersion string
 	// IdempotencyKey is the client's Idempotency-Key header, if any.
 	IdempotencyKey string
+	// PageURL is the page the form was posted from (scheme, host and path
+	// of the Referer or Origin header; see Event.PageURL), if known. The
+	// HTTP edge cleans it; it is recorded on the `signup` event as is.
+	PageURL string
 	Evidence
 }
 
@@ -66,6 +70,10 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if err != nil {
 		return err
 	}
+	notice, err := s.archiveNotice(ctx, m)
+	if err != nil {
+		return err
+	}
 	var grants []purposeGrant
 	if req.Consent {
 		grants = append(grants, purposeGrant{purpose: m.PurposeID(), version: version})
@@ -83,7 +91,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 		var keys signupKeys
 		err = s.commitAfterLedger(ctx, subscriber, signupRetry, func(ledger []Event) (Write, error) {
 			keys = s.idempotency(req, m, ledger, subscriber, email, name, version.ID)
-			return s.signupWrite(ctx, req, m, grants, ledger, subscriber, email, name, keys)
+			return s.signupWrite(ctx, req, m, grants, ledger, subscriber, email, name, notice.ID, keys)
 		})
 		if !errors.Is(err, ErrClaimTaken) {
 			break
@@ -113,15 +121,18 @@ type purposeGrant struct {
 
 // signupWrite decides what one sign-up writes, given the ledger as it is
 // now: the `signup` event, then a `granted` event for each ticked box
-// (grants, main purpose first) that needs one.
-func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.Magnet, grants []purposeGrant, ledger []Event, subscriber, email, name string, keys signupKeys) (Write, error) {
+// (grants, main purpose first) that needs one. Each names the privacy
+// notice noticeID.
+func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.Magnet, grants []purposeGrant, ledger []Event, subscriber, email, name, noticeID string, keys signupKeys) (Write, error) {
 	now := s.Now().UTC()
 	base := Event{
 		Subscriber: subscriber, At: now, Magnet: m.ID, Email: email,
 		SourceIP: req.SourceIP, UserAgent: req.UserAgent, RequestID: req.RequestID,
+		NoticeVersion: noticeID,
 	}
 	signup := base
 	signup.Type, signup.Method, signup.Name = EventSignup, req.Method, name
+	signup.PageURL = req.PageURL
 	signup.SubscriberType, signup.Organisation = req.SubscriberType, req.Organisation
 	signup.ID = NewEventID(now)
 	events := []Event{signup}
@@ -201,7 +212,11 @@ func pendingKey(subscriber, magnetID, grantID string) string {
 func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string, consent bool) (WordingVersion, error) {
 	current := NewWordingVersion(m)
 	if id != "" && id != current.ID {
-		v, err := s.Wordings.Wording(ctx, m.ID, id)
+		var v WordingVersion
+		err := ErrNotFound // the archive keeps privacy notices too: none is a consent wording
+		if !IsNoticeID(id) {
+			v, err = s.Wordings.Wording(ctx, m.ID, id)
+		}
 		if errors.Is(err, ErrNotFound) {
 			return v, &ValidationError{Fields: map[string]string{"consent_version": "This form is out of date. Reload the page and send it again."}}
 		}
@@ -231,13 +246,17 @@ func (s *Service) archiveOnce(ctx context.Context, magnetID string, v WordingVer
 }
 
 // ArchiveCurrentWordings archives every configured magnet's current wording
-// versions (its main checkbox's and each extra purpose's) now rather than
-// at their first sign-up, so a form rendered from this configuration can
-// name its version at once (the local server calls it at start). Old
-// versions are never removed.
+// versions (its main checkbox's and each extra purpose's) and its current
+// privacy notice (links under ctx's LinkBase) now rather than at their
+// first sign-up, so a form rendered from this configuration can name its
+// version at once (the local server calls it at start). Old versions are
+// never removed.
 func (s *Service) ArchiveCurrentWordings(ctx context.Context) error {
 	for _, m := range s.Catalog.All() {
 		if err := s.archiveOnce(ctx, m.ID, NewWordingVersion(m)); err != nil {
+			return err
+		}
+		if _, err := s.archiveNotice(ctx, m); err != nil {
 			return err
 		}
 		for _, p := range m.ExtraPurposes {

@@ -38,7 +38,16 @@ type Magnet struct {
 	PrivacyPolicyURL string `json:"privacy_policy_url"`
 	// Controller identifies the business (name, address, contact) in email
 	// footers and on the form: who is asking.
-	Controller     string   `json:"controller"`
+	Controller string `json:"controller"`
+	// PrivacyContact (optional) is the email address people write to about
+	// their data (requests, questions, complaints); the privacy notice
+	// gives it. Without it the notice gives ReplyTo, else SenderEmail: see
+	// PrivacyContactAddress.
+	PrivacyContact string `json:"privacy_contact"`
+	// DPO (optional) names the controller's data protection officer and how
+	// to reach them, one line ("Jane Doe, dpo@example.com"); the privacy
+	// notice gives it.
+	DPO            string   `json:"dpo,omitempty"`
 	AllowedOrigins []string `json:"allowed_origins"`
 	// ThankYouURL is optional; without it form posts land on the built-in
 	// thank-you page.
@@ -209,6 +218,17 @@ func slug(s string) string {
 		dash = true
 	}
 	return b.String()
+}
+
+// PrivacyContactAddress is where people write about their data: the
+// magnet's PrivacyContact, else its ReplyTo, else its SenderEmail.
+func (m Magnet) PrivacyContactAddress() string {
+	for _, a := range []string{m.PrivacyContact, m.ReplyTo} {
+		if a != "" {
+			return a
+		}
+	}
+	return m.SenderEmail
 }
 
 // SendsReceipt reports whether a consent receipt is emailed (default yes).
@@ -404,7 +424,7 @@ func (m Magnet) AllowsOrigin(origin string) bool {
 func (m Magnet) trimmed() Magnet {
 	for _, s := range []*string{&m.ID, &m.Title, &m.Description, &m.DownloadURL, &m.SenderName,
 		&m.SenderEmail, &m.ReplyTo, &m.ConsentWording, &m.Frequency, &m.PrivacyPolicyURL,
-		&m.Controller, &m.ThankYouURL} {
+		&m.Controller, &m.ThankYouURL, &m.PrivacyContact, &m.DPO} {
 		*s = strings.TrimSpace(*s)
 	}
 	// Copies, so trimming never changes the caller's slices.
@@ -478,11 +498,14 @@ func (m Magnet) validate() []error {
 			seen[key] = true
 		}
 	}
+	if m.DPO != "" && (len(m.DPO) > 200 || hasControl(m.DPO)) {
+		fail("dpo", "must be one line of at most 200 bytes: the officer's name and how to reach them (\"Jane Doe, dpo@example.com\")")
+	}
 	if m.Controller != "" && slug(m.Controller) == "" {
 		fail("controller", "must contain letters or digits (it names the controller-wide marketing purpose)")
 	}
-	for field, v := range map[string]string{"sender_email": m.SenderEmail, "reply_to": m.ReplyTo} {
-		if field == "reply_to" && v == "" {
+	for field, v := range map[string]string{"sender_email": m.SenderEmail, "reply_to": m.ReplyTo, "privacy_contact": m.PrivacyContact} {
+		if field != "sender_email" && v == "" {
 			continue
 		}
 		if err := plainAddress(v); err != nil {

@@ -73,6 +73,9 @@ func TestParseNamesTheBadField(t *testing.T) {
 		{"long category", `{"magnets":[{` + valid + `,"product_categories":["` + strings.Repeat("x", 61) + `"]}]}`, "product_categories[0]"},
 		{"one purpose id, two partners", `{"magnets":[{` + valid + `,"extra_purposes":[{"id":"p","name":"offers from B Ltd","consent_wording":"Yes, B Ltd may email me","partner":"B Ltd"}]},{` +
 			strings.Replace(valid, `"id":"ebook"`, `"id":"other"`, 1) + `,"extra_purposes":[{"id":"p","name":"offers from C Ltd","consent_wording":"Yes, C Ltd may email me","partner":"C Ltd"}]}]}`, "magnets[1] (\"other\"): extra_purposes[0]: purpose marketing:c/p names partner \"C Ltd\""},
+		{"privacy contact with a display name", `{"magnets":[{` + valid + `,"privacy_contact":"Data <data@x.example>"}]}`, "privacy_contact"},
+		{"privacy contact not an address", `{"magnets":[{` + valid + `,"privacy_contact":"https://x.example/contact"}]}`, "privacy_contact"},
+		{"dpo on two lines", `{"magnets":[{` + valid + `,"dpo":"Jane Doe\nBcc: x@y"}]}`, "dpo"},
 		{"javascript download", `{"magnets":[{` + strings.Replace(valid, `"https://x.example/f.pdf"`, `"javascript:alert(1)"`, 1) + `}]}`, "download_url"},
 	}
 	for _, tt := range tests {
@@ -102,6 +105,31 @@ func TestAskSubscriberTypeDefaultsToFalse(t *testing.T) {
 		}
 		if m, _ := c.Get("ebook"); m.AskSubscriberType != tt.want {
 			t.Errorf("with %q: AskSubscriberType got %v, want %v", tt.extra, m.AskSubscriberType, tt.want)
+		}
+	}
+}
+
+func TestPrivacyContact(t *testing.T) {
+	valid := `"id":"ebook","title":"T","description":"D","download_url":"https://x.example/f.pdf",` +
+		`"sender_name":"S","sender_email":"s@x.example","consent_wording":"W","frequency":"weekly",` +
+		`"privacy_policy_url":"https://x.example/p","controller":"C"`
+	for _, tt := range []struct {
+		extra, want, wantDPO string
+	}{
+		{"", "s@x.example", ""},
+		{`,"reply_to":"r@x.example"`, "r@x.example", ""},
+		{`,"reply_to":"r@x.example","privacy_contact":" data@x.example ","dpo":" Jane Doe, dpo@x.example "`, "data@x.example", "Jane Doe, dpo@x.example"},
+	} {
+		c, err := Parse([]byte(`{"magnets":[{` + valid + tt.extra + `}]}`))
+		if err != nil {
+			t.Fatalf("Parse with %q: %v", tt.extra, err)
+		}
+		m, _ := c.Get("ebook")
+		if got := m.PrivacyContactAddress(); got != tt.want {
+			t.Errorf("with %q: PrivacyContactAddress got %q, want %q", tt.extra, got, tt.want)
+		}
+		if m.DPO != tt.wantDPO {
+			t.Errorf("with %q: DPO got %q, want %q (trimmed)", tt.extra, m.DPO, tt.wantDPO)
 		}
 	}
 }

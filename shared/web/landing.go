@@ -19,6 +19,7 @@ func (s *Server) LandingPage(w http.ResponseWriter, r *http.Request) {
 		magnet.Magnet
 		Version string
 		Trap    template.HTML
+		Notice  noticeLink
 	}
 	var forms []form
 	for _, m := range s.Catalog.All() {
@@ -27,7 +28,7 @@ func (s *Server) LandingPage(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		forms = append(forms, form{Magnet: m, Version: consent.NewWordingVersion(m).ID, Trap: trap})
+		forms = append(forms, form{Magnet: m, Version: consent.NewWordingVersion(m).ID, Trap: trap, Notice: s.noticeLinkFor(r, m)})
 	}
 	s.render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": forms, "Action": "/signup"})
 }

@@ -35,6 +35,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	req := in.SignupRequest
 	req.Evidence = evidence(r)
+	req.PageURL = pageURL(r)
 	req.IdempotencyKey = r.Header.Get("Idempotency-Key")
 	if len(req.IdempotencyKey) > consent.MaxIdempotencyKey {
 		s.fail(w, r, invalid("idempotency_key", "The Idempotency-Key header is too long."))
@@ -86,8 +87,16 @@ func (s *Server) signupPreflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// thanks is the built-in thank-you page for magnets without their own.
+// thanks is the built-in thank-you page for magnets without their own,
+// with the magnet's short privacy notice and a link to the full one.
 func (s *Server) thanks(w http.ResponseWriter, r *http.Request) {
-	m, _ := s.Catalog.Get(r.URL.Query().Get("magnet"))
-	s.render(w, r, http.StatusOK, "thanks", m)
+	m, known := s.Catalog.Get(r.URL.Query().Get("magnet"))
+	page := struct {
+		magnet.Magnet
+		Notice noticeLink
+	}{Magnet: m}
+	if known {
+		page.Notice = s.noticeLinkFor(r, m)
+	}
+	s.render(w, r, http.StatusOK, "thanks", page)
 }
