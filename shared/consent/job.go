@@ -14,6 +14,11 @@ const (
 	JobReceipt      JobKind = "receipt"       // consent receipt after confirmation
 	JobConfirmLink  JobKind = "confirm-link"  // a fresh double opt-in link
 	JobWithdrawLink JobKind = "withdraw-link" // self-service unsubscribe link
+	// Self-service data requests (RequestPrivacyLink): the link to the
+	// page that shows a copy of the person's data, or erases it. The kind
+	// of request is the job's kind, so the job needs no field for it.
+	JobPrivacyExportLink JobKind = "privacy-export-link"
+	JobPrivacyEraseLink  JobKind = "privacy-erase-link"
 )
 
 // JobState is where a delivery job is. Jobs move only forward by
