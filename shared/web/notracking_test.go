@@ -55,6 +55,14 @@ func TestPagesTrackNothing(t *testing.T) {
 	unsubscribeLink := func(l *flowLinks) string { return l.unsubscribe }
 	resendLink := func(l *flowLinks) string { return strings.Replace(l.confirm, "/confirm?", "/confirm/resend?", 1) }
 	signupForm := "email=ann%40example.com&magnet=uk-gdpr-checklist&marketing_consent=yes"
+	// A data-request link is taken from the last email by the step that
+	// first opens it (before), and kept for the steps after it.
+	var privacyLink string
+	lastPrivacyLink := func(e *env) {
+		sent := e.mailer.Sent()
+		privacyLink = linkIn(t, sent[len(sent)-1].Text, "/privacy/confirm")
+	}
+	privacyLinkTarget := func(*flowLinks) string { return privacyLink }
 
 	// The steps run in order on one server: later steps see the state
 	// earlier ones made.
@@ -62,7 +70,12 @@ func TestPagesTrackNothing(t *testing.T) {
 		{name: "landing page", method: "GET", target: fixed("/"), landing: true, wantStatus: 200, wantText: "Send me the download"},
 		{name: "thanks without magnet", method: "GET", target: fixed("/thanks"), wantStatus: 200, wantText: "We are sending your download"},
 		{name: "thanks", method: "GET", target: fixed("/thanks?magnet=uk-gdpr-checklist"), wantStatus: 200, wantText: "The UK GDPR Lead-Magnet Checklist"},
+		{name: "privacy notice", method: "GET", target: fixed("/notice?magnet=uk-gdpr-checklist"), wantStatus: 200, wantText: "<h2>Your rights</h2>"},
+		{name: "privacy notice of an unknown magnet", method: "GET", target: fixed("/notice?magnet=nope"), wantStatus: 404, wantText: "This privacy notice does not exist"},
+		{name: "unknown privacy notice version", method: "GET", target: fixed("/notice?magnet=uk-gdpr-checklist&version=notice-00000000000000000000000000000000"), wantStatus: 404, wantText: "This privacy notice does not exist"},
 		{name: "withdraw form", method: "GET", target: fixed("/withdraw"), wantStatus: 200, wantText: `name="email"`},
+		{name: "data request form", method: "GET", target: fixed("/privacy"), wantStatus: 200, wantText: `name="request"`},
+		{name: "data request link without token", method: "GET", target: fixed("/privacy/confirm"), wantStatus: 400, wantText: "This link does not work"},
 		{name: "unsubscribe without token", method: "GET", target: fixed("/unsubscribe"), wantStatus: 400, wantText: "This link does not work"},
 		{name: "confirm without token", method: "GET", target: fixed("/confirm"), wantStatus: 400, wantText: "This link does not work"},
 		{name: "sign-up errors", method: "POST", target: fixed("/signup"), ctype: form, body: "email=nope&magnet=uk-gdpr-checklist", wantStatus: 400, wantText: "Please check your details"},
@@ -76,13 +89,24 @@ func TestPagesTrackNothing(t *testing.T) {
 		{name: "confirmed", method: "POST", target: confirmLink, ctype: form, body: "confirm=yes", wantStatus: 200, wantText: "you are subscribed"},
 		{name: "confirm page after confirming", method: "GET", target: confirmLink, wantStatus: 200, wantText: "you are subscribed"},
 		{name: "withdrawal link sent", method: "POST", target: fixed("/withdraw"), ctype: form, body: "email=ann%40example.com", wantStatus: 200, wantText: "we have sent it a link to unsubscribe"},
+		{name: "data request sent", method: "POST", target: fixed("/privacy"), ctype: form, body: "email=ann%40example.com&request=export", wantStatus: 200, wantText: "If we hold data for that address"},
+		{name: "data request link page", method: "GET", target: privacyLinkTarget, before: lastPrivacyLink, wantStatus: 200, wantText: "Show my data"},
+		{name: "your data", method: "POST", target: privacyLinkTarget, ctype: form, body: "confirm=yes", wantStatus: 200, wantText: "Download as JSON"},
 		{name: "unsubscribed", method: "POST", target: unsubscribeLink, ctype: form, body: "confirm=yes", wantStatus: 200, wantText: "You are unsubscribed"},
 		{name: "confirm page after unsubscribing", method: "GET", target: confirmLink, wantStatus: 200, wantText: "Nothing to confirm"},
 		{name: "sign-up again", method: "POST", target: fixed("/signup"), ctype: form, body: signupForm, wantStatus: 303},
 		{name: "expired confirm link", method: "GET", target: confirmLink, wantStatus: 200, wantText: "Email me a new link",
 			before: func(e *env) { e.svc.Now = func() time.Time { return time.Now().Add(8 * 24 * time.Hour) } }},
 		{name: "confirm link resent", method: "POST", target: resendLink, ctype: form, wantStatus: 200, wantText: "we have emailed you a new link"},
+		{name: "erasure request sent", method: "POST", target: fixed("/privacy"), ctype: form, body: "email=ann%40example.com&request=erase", wantStatus: 200, wantText: "If we hold data for that address"},
+		{name: "erasure link page", method: "GET", target: privacyLinkTarget, before: lastPrivacyLink, wantStatus: 200, wantText: "Delete my data"},
+		{name: "data erased", method: "POST", target: privacyLinkTarget, ctype: form, body: "confirm=yes", wantStatus: 200, wantText: "Your data is deleted"},
+		{name: "erasure link after erasing", method: "GET", target: privacyLinkTarget, wantStatus: 200, wantText: "We hold no data for this link"},
+		{name: "expired data request link", method: "GET", target: privacyLinkTarget, wantStatus: 200, wantText: "This link has expired",
+			before: func(e *env) { e.svc.Now = func() time.Time { return time.Now().Add(10 * 24 * time.Hour) } }},
 		{name: "suppression list (admin only)", method: "GET", target: fixed("/admin/suppression"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
+		{name: "consent audit (admin only)", method: "GET", target: fixed("/admin/audit?from=2026-11-01"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
+		{name: "delivery jobs (admin only)", method: "GET", target: fixed("/admin/jobs?state=failed"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
 	}
 
 	e := newEnv(t)

@@ -70,13 +70,19 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 		Ledger:   store,
 		Wordings: store,
 		Counters: store,
-		Erasure:  store, // erasing and scanning need the AdminFunction's permissions
+		Erasure:  store, // erasing and scanning need the admin, retention or unsubscribe function's permissions
 		Scanner:  store,
+		Jobs:     store,
 		Limits:   cfg.Limits,
 		Notify:   cfg.WebhookURL != "",
 		Keys:     keys,
 		BaseURL:  cfg.PublicBaseURL,
 		Now:      time.Now,
+
+		// Minimising evidence needs the RetentionFunction's permissions.
+		Minimiser: store,
+		Retention: cfg.Retention,
+		Hosting:   consent.Hosting{Region: awsCfg.Region},
 	}
 	return &App{
 		Config: cfg, Service: service, Logger: logger, aws: awsCfg, jobs: store,

@@ -3,14 +3,28 @@
 // may-email says whether marketing email may be sent to an address, on what
 // basis and why; object records a person's objection to direct marketing;
 // import records existing customers (soft opt-in) and business contacts
-// (corporate) from a file; erase carries out the right to erasure; and
-// suppression list exports everyone who left, for other sending tools.
+// (corporate) from a file; erase carries out the right to erasure;
+// suppression list exports everyone who left, for other sending tools; and
+// records prints the record of processing activities and the
+// privacy-notice facts from the configuration. proof, export and rectify
+// answer a person's or the regulator's request about one person; audit
+// exports the consent events of a period; suppression add, remove and
+// check change and explain suppressions; and jobs list and retry recover
+// deliveries that failed (after a fixed SES setup, say). retention run
+// applies the retention policy, as the deployed stack does once a day.
 //
 //	unbundled may-email [flags] ADDRESS...
 //	unbundled object [flags] ADDRESS...
 //	unbundled import [flags] FILE
 //	unbundled erase [flags] -reason TEXT ADDRESS...
-//	unbundled suppression list [flags]
+//	unbundled suppression list|add|remove|check [flags] ...
+//	unbundled proof [flags] ADDRESS
+//	unbundled export [flags] ADDRESS
+//	unbundled rectify [flags] -name NAME ADDRESS
+//	unbundled audit [flags] [-magnet ID] [-from DATE] [-to DATE]
+//	unbundled jobs list|retry [flags] ...
+//	unbundled records [flags]
+//	unbundled retention run [-dry-run] [flags]
 //
 // It reads the same store as the local server (-data, -store, -table,
 // -magnets). Against a deployed stack (-store dynamodb) it uses the
@@ -34,6 +48,20 @@ Usage:
                                                     (corporate) from a CSV or JSON file
   unbundled erase [flags] -reason TEXT ADDRESS...   erase everything held on a person; a tombstone stays
   unbundled suppression list [flags]                everyone who left, as CSV for other sending tools
+  unbundled suppression add|remove|check [flags] ADDRESS...
+                                                    suppress an address, lift a suppression, or say
+                                                    whether and why one is suppressed
+  unbundled proof [flags] ADDRESS                   proof of consent: the person's record for the
+                                                    regulator, as text, printable HTML (-html) or JSON
+  unbundled export [flags] ADDRESS                  everything held on the person, as JSON (right of access)
+  unbundled rectify [flags] -name NAME ADDRESS      correct the name held on a person
+  unbundled audit [flags]                           consent events of a period, as CSV (-magnet, -from, -to)
+  unbundled jobs list [-failed] [flags]             delivery jobs; those that failed
+  unbundled jobs retry [flags] ID... | -all-failed  send failed jobs again once the cause is fixed
+  unbundled records [flags]                         the record of processing activities and the privacy-notice
+                                                    facts, from the configuration (-json, -html)
+  unbundled retention run [-dry-run] [flags]        apply the retention policy now: erase people past their
+                                                    period (a tombstone stays), minimise old evidence
 
 Run "unbundled COMMAND -h" for a command's flags.
 `
@@ -63,6 +91,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return erase(ctx, args[1:], stdout, stderr)
 	case "suppression":
 		return suppression(ctx, args[1:], stdout, stderr)
+	case "proof":
+		return proof(ctx, args[1:], stdout, stderr)
+	case "export":
+		return export(ctx, args[1:], stdout, stderr)
+	case "rectify":
+		return rectify(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return audit(ctx, args[1:], stdout, stderr)
+	case "jobs":
+		return jobs(ctx, args[1:], stdout, stderr)
+	case "records":
+		return records(ctx, args[1:], stdout, stderr)
+	case "retention":
+		return retention(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unbundled: unknown command %q\n\n%s", args[0], usage)
 		return 2
