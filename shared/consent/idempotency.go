@@ -83,8 +83,11 @@ func (s *Service) idempotency(req SignupRequest, m magnet.Magnet, ledger []Event
 	}
 	k := signupKeys{
 		fingerprint: digest(fingerprint...),
-		dedupe:      "dedupe#" + digest(subscriber, magnetID, choice, fmt.Sprint(epoch)),
-		limited:     "limited#" + digest(subscriber, magnetID, choice, version, fmt.Sprint(epoch)),
+		// The subscriber id is a field of its own, so erasing the person
+		// removes these claims too and a fresh sign-up after erasure is
+		// recorded (Eraser deletes claims naming the subscriber).
+		dedupe:  "dedupe#" + subscriber + "#" + digest(magnetID, choice, fmt.Sprint(epoch)),
+		limited: "limited#" + subscriber + "#" + digest(magnetID, choice, version, fmt.Sprint(epoch)),
 	}
 	if key := strings.TrimSpace(req.IdempotencyKey); key != "" {
 		k.idem = "idem#" + digest(key)

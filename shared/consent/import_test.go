@@ -279,3 +279,22 @@ func TestEraseKeepsOnlyATombstone(t *testing.T) {
 		}
 	}
 }
+
+// A fresh sign-up straight after erasure — within the dedupe window of the
+// erased one — is recorded: erasure removes the dedupe claims too.
+func TestSignupRightAfterErasureStartsANewHistory(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.svc.Signup(ctx, signupReq("ann@example.com", true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Erase(ctx, "ann@example.com", "asked by letter"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Signup(ctx, signupReq("ann@example.com", true)); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(f.ledger(t, "ann@example.com")); got != "signup,granted" {
+		t.Errorf("ledger after signing up again: %q, want a new history signup,granted", got)
+	}
+}
