@@ -30,10 +30,12 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/unbundled/unbundled/infra/internal/keysource"
 	"github.com/unbundled/unbundled/infra/internal/storeflag"
 	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/sesmail"
+	"github.com/unbundled/unbundled/shared/token"
 )
 
 const defaultMagnets = "infra/local/magnets.json"
@@ -67,7 +69,14 @@ func run() error {
 	flag.DurationVar(&limits.SourceWindow, "source-window", limits.SourceWindow, "window of -signups-per-source")
 	webhookURL := flag.String("webhook-url", "", "URL told of every withdrawal, objection, bounce and complaint (signed with the secret in -data/webhook-secret); empty: none")
 	formMinAge := flag.Duration("form-min-age", config.DefaultFormMinAge, "a rendered form posted sooner than this is treated as a bot: same answer, nothing stored (0: off)")
+	retentionFlags := registerRetentionFlags(flag.CommandLine)
+	var keyFlags keysource.Flags
+	keyFlags.Register(flag.CommandLine)
 	flag.Parse()
+	retention, retentionEvery, err := retentionFlags()
+	if err != nil {
+		return err
+	}
 	switch {
 	case *limitsMode == "off":
 		limits = consent.Limits{}
@@ -105,7 +114,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	app, err := New(Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Mailer: mailer, MaxSendRate: *maxRate, Limits: limits, WebhookURL: *webhookURL, FormMinAge: *formMinAge, Logger: logger})
+	var keys *token.Keys
+	switch {
+	case keyFlags.FromStack():
+		k, err := keyFlags.Load(context.Background(), *data, false)
+		if err != nil {
+			return err
+		}
+		keys = &k
+	case *storeKind == storeflag.DynamoDB:
+		logger.Warn("keys come from -data's keys.json: people who signed up through a deployed stack will not be found; pass -signing-keys-secret and -subject-key-secret to use the stack's keys")
+	}
+	app, err := New(Options{DataDir: *data, MagnetsFile: catalog, BaseURL: *baseURL, Store: store, Keys: keys, Mailer: mailer, MaxSendRate: *maxRate, Limits: limits, WebhookURL: *webhookURL, FormMinAge: *formMinAge, Retention: retention, RetentionEvery: retentionEvery, Logger: logger})
 	if err != nil {
 		return err
 	}

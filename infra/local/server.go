@@ -40,6 +40,9 @@ type Options struct {
 	BaseURL string
 	// Store, if set, replaces the embedded SQLite store (e.g. DynamoDB).
 	Store consent.Store
+	// Keys, if set, replace DataDir/keys.json — e.g. a deployed stack's
+	// own keys, so the server finds the stack's subscribers.
+	Keys *token.Keys
 	// Mailer, if set, replaces the local mailbox for sending (e.g. SES or a
 	// stand-in); the mailbox pages still show what the mailbox received.
 	Mailer consent.Mailer
@@ -55,6 +58,11 @@ type Options struct {
 	// FormMinAge is the time-trap's minimum form age (0: off).
 	FormMinAge time.Duration
 	Logger     *slog.Logger
+	// Retention is the retention policy (zero periods: the defaults),
+	// applied every RetentionEvery in the server (0: never here; `unbundled
+	// retention run` applies it on demand).
+	Retention      consent.Retention
+	RetentionEvery time.Duration
 }
 
 // App is a running local server's handler and the files it holds open.
@@ -76,8 +84,10 @@ func New(opts Options) (*App, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	keys, err := token.LoadOrCreateFile(filepath.Join(opts.DataDir, "keys.json"))
-	if err != nil {
+	var keys token.Keys
+	if opts.Keys != nil {
+		keys = *opts.Keys
+	} else if keys, err = token.LoadOrCreateFile(filepath.Join(opts.DataDir, "keys.json")); err != nil {
 		return nil, err
 	}
 	app := &App{}
@@ -98,9 +108,13 @@ func New(opts Options) (*App, error) {
 	app.closers = append(app.closers, box.Close)
 
 	service := &consent.Service{
-		Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Limits: opts.Limits,
+		Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Jobs: store, Limits: opts.Limits,
 		Keys: keys, BaseURL: opts.BaseURL, Now: time.Now,
+		// Privacy notices say data stays on this computer only when it does
+		// (no DynamoDB store, no SES mailer).
+		Hosting: consent.Hosting{Local: opts.Store == nil && opts.Mailer == nil},
 	}
+	service.Retention, service.Minimiser = opts.Retention, store
 	deliverer := &consent.Deliverer{Service: service, Jobs: store, Mailer: opts.Mailer}
 	if deliverer.Mailer == nil {
 		deliverer.Mailer = box
@@ -131,6 +145,9 @@ func New(opts Options) (*App, error) {
 		app.closers = append(app.closers, sweepExpired(sweeper, logger))
 	}
 	app.closers = append(app.closers, outbox.start())
+	if opts.RetentionEvery > 0 {
+		app.closers = append(app.closers, applyRetentionEvery(service, opts.RetentionEvery, logger))
+	}
 
 	files, err := fs.Sub(sampleFiles, "files")
 	if err != nil {

@@ -6,29 +6,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
+	"github.com/unbundled/unbundled/infra/internal/keysource"
 	"github.com/unbundled/unbundled/infra/internal/storeflag"
 	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/magnet"
-	"github.com/unbundled/unbundled/shared/secretkeys"
 	"github.com/unbundled/unbundled/shared/sqlitestore"
-	"github.com/unbundled/unbundled/shared/token"
 )
 
 // ledgerFlags are the flags every command shares with the local server.
 type ledgerFlags struct {
-	data, store, table, magnets  string
-	signingSecret, subjectSecret string
-	baseURL                      string
+	data, store, table, magnets string
+	keys                        keysource.Flags
+	baseURL                     string
 }
 
 // localBaseURL is the local server's default -base-url.
@@ -39,8 +34,7 @@ func (f *ledgerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.store, "store", storeflag.SQLite, "where the ledger lives: sqlite (in -data) or dynamodb (table -table, with the standard AWS environment)")
 	fs.StringVar(&f.table, "table", "unbundled-local", "DynamoDB table for -store dynamodb (the stack's ConsentTable)")
 	fs.StringVar(&f.magnets, "magnets", "infra/local/magnets.json", "magnet catalog JSON file (the one the stack or local server runs with)")
-	fs.StringVar(&f.signingSecret, "signing-keys-secret", "", "with -store dynamodb: the stack's SigningKeysSecret (Secrets Manager id)")
-	fs.StringVar(&f.subjectSecret, "subject-key-secret", "", "with -store dynamodb: the stack's SubjectKeySecret (Secrets Manager id)")
+	f.keys.Register(fs)
 	fs.StringVar(&f.baseURL, "base-url", "", "what links (may-email's opt_out_url) start with: the local server's -base-url (default "+localBaseURL+" with -store sqlite), or with -store dynamodb the stack's PublicBaseURL, else its ApiUrl")
 }
 
@@ -62,31 +56,12 @@ func (f *ledgerFlags) open(ctx context.Context) (*consent.Service, func() error,
 			return nil, nil, fmt.Errorf("-base-url: %w", err)
 		}
 	}
-	var keys token.Keys
-	switch f.store {
-	case storeflag.DynamoDB:
-		if f.signingSecret == "" || f.subjectSecret == "" {
-			return nil, nil, errors.New("-store dynamodb needs -signing-keys-secret and -subject-key-secret (the stack's outputs), so lookups use the stack's own keys")
-		}
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("load AWS config: %w", err)
-		}
-		if keys, err = secretkeys.Load(ctx, secretsmanager.NewFromConfig(cfg), f.signingSecret, f.subjectSecret); err != nil {
-			return nil, nil, err
-		}
-	default:
-		path := filepath.Join(f.data, "keys.json")
-		data, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("no keys file at %s: point -data at the local server's data directory", path)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("read keys file: %w", err)
-		}
-		if keys, err = token.ParseKeys(data); err != nil {
-			return nil, nil, fmt.Errorf("keys file %s: %w", path, err)
-		}
+	if f.store == storeflag.DynamoDB && !f.keys.FromStack() {
+		return nil, nil, errors.New("-store dynamodb needs -signing-keys-secret and -subject-key-secret (the stack's outputs), so lookups use the stack's own keys")
+	}
+	keys, err := f.keys.Load(ctx, f.data, false)
+	if err != nil {
+		return nil, nil, err
 	}
 	store, err := storeflag.Open(ctx, f.store, f.table)
 	if err != nil {
@@ -104,7 +79,7 @@ func (f *ledgerFlags) open(ctx context.Context) (*consent.Service, func() error,
 		}
 		store, closeStore = db, db.Close
 	}
-	svc := &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Keys: keys, BaseURL: baseURL, Now: time.Now}
+	svc := &consent.Service{Catalog: catalog, Ledger: store, Wordings: store, Counters: store, Erasure: store, Scanner: store, Jobs: store, Minimiser: store, Keys: keys, BaseURL: baseURL, Now: time.Now}
 	return svc, closeStore, nil
 }
 
@@ -112,7 +87,7 @@ func (f *ledgerFlags) open(ctx context.Context) (*consent.Service, func() error,
 // its usage text, parsing, and the operands it takes.
 type command struct {
 	name     string // as typed after "unbundled": "may-email", "suppression list"
-	operands string // operandAddresses, operandFile or operandNone
+	operands string // operandAddresses, operandAddress, operandFile or operandNone
 	fs       *flag.FlagSet
 	ledger   ledgerFlags
 	stderr   io.Writer
@@ -121,6 +96,7 @@ type command struct {
 // What a command takes after its flags.
 const (
 	operandAddresses = "ADDRESS..." // at least one
+	operandAddress   = "ADDRESS"    // exactly one
 	operandFile      = "FILE"       // exactly one
 	operandNone      = ""
 )
@@ -157,6 +133,10 @@ func (c *command) parse(args []string) (bool, int) {
 	switch n := c.fs.NArg(); {
 	case c.operands == operandAddresses && n == 0:
 		problem = "name at least one address"
+	case c.operands == operandAddress && n == 0:
+		problem = "name the address"
+	case c.operands == operandAddress && n > 1:
+		problem = fmt.Sprintf("name one address, then nothing more (flags go before it): got %q", c.fs.Args())
 	case c.operands == operandFile && n == 0:
 		problem = "name the file to read"
 	case c.operands == operandFile && n > 1:
