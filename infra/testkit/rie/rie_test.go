@@ -88,13 +88,14 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 	m := s.catalog.All()[0]
 
 	const ann = "Ann.Lambda@Example.com" // typed with capitals: one subscriber however it is typed
+	const annName = "Annwyl Quennell"    // distinctive, so the log check below can look for it
 	annAddr := strings.ToLower(ann)
 	var unsubscribe string // the List-Unsubscribe link's path and query
 
 	t.Run("sign-up with consent", func(t *testing.T) {
 		r := s.request(t, request{
 			fixture: "signup_form.json", method: "POST", target: "/signup",
-			form:   url.Values{"email": {ann}, "name": {"Ann"}, "magnet": {m.ID}, "marketing_consent": {"yes"}},
+			form:   url.Values{"email": {ann}, "name": {annName}, "magnet": {m.ID}, "marketing_consent": {"yes"}},
 			header: map[string]string{"origin": landingOrigin(m)},
 		})
 		if r.status != http.StatusSeeOther {
@@ -303,6 +304,23 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		}
 	})
 
+	t.Run("the operator's IAM-authorised proof, export and erase", func(t *testing.T) {
+		for _, step := range []struct{ target, body, want string }{
+			{"/admin/proof", `{"address":"` + ann + `"}`, annName},
+			{"/admin/proof?format=html", `{"address":"` + ann + `"}`, "<html"},
+			{"/admin/export", `{"address":"` + bob + `"}`, `"email":"` + bob + `"`},
+			{"/admin/erase", `{"addresses":["` + bob + `"],"reason":"erasure request by letter"}`, "tombstone"},
+		} {
+			r := s.request(t, request{fixture: "admin_iam.json", method: "POST", target: step.target, body: step.body})
+			if r.status != http.StatusOK || r.function != "AdminFunction" || !strings.Contains(r.body, step.want) {
+				t.Errorf("POST %s: got %d from %s, want 200 from AdminFunction containing %q\n%.400s", step.target, r.status, r.function, step.want, r.body)
+			}
+		}
+		if events := s.ledger(t, bob); len(events) != 0 {
+			t.Errorf("bob's ledger after erasure: %d events, want none", len(events))
+		}
+	})
+
 	t.Run("links from the API domain without PUBLIC_BASE_URL", func(t *testing.T) {
 		const carol = "carol.lambda@example.com"
 		fn := s.routes["POST /signup"]
@@ -364,9 +382,14 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 
 	t.Run("function logs are JSON without personal data", func(t *testing.T) {
 		logs := s.functionLog(t)
-		for _, secret := range []string{annAddr, ann, bob, sourceIP, strings.TrimPrefix(unsubscribe, "/unsubscribe?t=")} {
+		for _, secret := range []string{annAddr, ann, annName, bob, sourceIP, strings.TrimPrefix(unsubscribe, "/unsubscribe?t=")} {
 			if strings.Contains(logs, secret) {
 				t.Errorf("function logs contain %q", secret)
+			}
+		}
+		for _, key := range s.secrets {
+			if strings.Contains(logs, key) {
+				t.Errorf("function logs contain key material from the stack's secrets")
 			}
 		}
 		for _, line := range strings.Split(logs, "\n") {

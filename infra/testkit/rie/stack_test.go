@@ -50,9 +50,11 @@ type stack struct {
 	procs     map[string]*rie.Process // by logical id
 	routes    map[string]string       // "METHOD /path" -> logical id
 
-	ses     *emulators.Process
-	store   *dynamostore.Store
-	keys    token.Keys
+	ses   *emulators.Process
+	store *dynamostore.Store
+	keys  token.Keys
+	// secrets are the two key secrets' raw values: no log may hold them.
+	secrets []string
 	catalog *magnet.Catalog
 	// baseURL is PUBLIC_BASE_URL from infra/local/env.json: emailed links start with it.
 	baseURL string
@@ -158,8 +160,16 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s.store = dynamostore.New(dynamodb.NewFromConfig(cfg), params["TABLE_NAME"])
-	if s.keys, err = secretkeys.Load(ctx, secretsmanager.NewFromConfig(cfg), params["SIGNING_KEYS_SECRET"], params["SUBJECT_KEY_SECRET"]); err != nil {
+	sm := secretsmanager.NewFromConfig(cfg)
+	if s.keys, err = secretkeys.Load(ctx, sm, params["SIGNING_KEYS_SECRET"], params["SUBJECT_KEY_SECRET"]); err != nil {
 		t.Fatal(err)
+	}
+	for _, id := range []string{params["SIGNING_KEYS_SECRET"], params["SUBJECT_KEY_SECRET"]} {
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.secrets = append(s.secrets, secretParts(aws.ToString(out.SecretString))...)
 	}
 	if s.catalog, err = magnet.Load(filepath.Join(buildDir, fns[0].Name, params["MAGNETS_FILE"])); err != nil {
 		t.Fatalf("the magnets packaged with %s: %v", fns[0].Name, err)
@@ -594,4 +604,19 @@ func (s *stack) functionLog(t *testing.T) string {
 		fmt.Fprintf(&b, "%s\n", readFile(t, s.procs[fn.Name].StdoutPath))
 	}
 	return b.String()
+}
+
+// secretParts are the key material in a secret's value: the whole value
+// and, for a JSON keyring, each key in it.
+func secretParts(value string) []string {
+	parts := []string{value}
+	var keyring map[string]string
+	if json.Unmarshal([]byte(value), &keyring) == nil {
+		for id, v := range keyring {
+			if id != "active" && len(v) >= 16 {
+				parts = append(parts, v)
+			}
+		}
+	}
+	return parts
 }
