@@ -51,6 +51,11 @@ type Lambda struct {
 	// RETENTION_WITHDRAWN_DAYS (see retentionFromEnv), each defaulting to
 	// consent.DefaultRetention.
 	Retention consent.Retention
+	// AllowLocalLinks (ALLOW_LOCAL_LINKS=true) lets magnets link to the
+	// local server's /_local/ sample files. Only `sam local` and the
+	// runtime-emulator tests set it (infra/local/env.json): on AWS those
+	// links lead nowhere, so a deployed function refuses them at start.
+	AllowLocalLinks bool
 }
 
 // DefaultFormMinAge is the time-trap's default: no person fills in a form
@@ -90,6 +95,13 @@ func FromEnv(getenv func(string) string) (Lambda, error) {
 			errs = append(errs, fmt.Errorf("MAX_SEND_RATE: %q is not a number of emails per second between 0 and 10000", v))
 		}
 		c.MaxSendRate = rate
+	}
+	switch v := strings.TrimSpace(getenv("ALLOW_LOCAL_LINKS")); v {
+	case "", "false":
+	case "true":
+		c.AllowLocalLinks = true
+	default:
+		errs = append(errs, fmt.Errorf("ALLOW_LOCAL_LINKS %q: want true or false", v))
 	}
 	c.WebhookURL = strings.TrimSpace(getenv("WEBHOOK_URL"))
 	c.WebhookSecret = strings.TrimSpace(getenv("WEBHOOK_SECRET"))

@@ -31,7 +31,7 @@ func TestFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MagnetsFile != "/var/task/magnets.json" || c.LogLevel != slog.LevelWarn || c.PublicBaseURL != "https://signup.example.com" {
+	if c.MagnetsFile != "/var/task/magnets.json" || c.LogLevel != slog.LevelWarn || c.PublicBaseURL != "https://signup.example.com" || c.AllowLocalLinks {
 		t.Errorf("got %+v", c)
 	}
 }
@@ -42,6 +42,7 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		"trailing slash":     {"PUBLIC_BASE_URL", "https://x.example/"},
 		"not a URL":          {"PUBLIC_BASE_URL", "signup.example.com"},
 		"log level":          {"LOG_LEVEL", "LOUD"},
+		"local links":        {"ALLOW_LOCAL_LINKS", "yes"},
 		"negative cap":       {"LIMIT_EMAILS_PER_ADDRESS", "-1"},
 		"cap not number":     {"LIMIT_SIGNUPS_PER_SOURCE", "lots"},
 		"zero window":        {"LIMIT_SOURCE_WINDOW", "0s"},

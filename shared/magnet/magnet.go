@@ -399,6 +399,27 @@ func (c *Catalog) Purpose(id string) (PurposeInfo, bool) {
 	return PurposeInfo{}, false
 }
 
+// localPrefix starts the paths the local server serves its sample files
+// under; they exist nowhere else.
+const localPrefix = "/_local/"
+
+// LocalOnlyLinks reports every link that only the local server can serve
+// (a path under /_local/, like the sample magnet's download), naming the
+// magnet and field, or nil. A deployed function refuses such a catalog:
+// on AWS the link would lead nowhere.
+func (c *Catalog) LocalOnlyLinks() error {
+	var errs []error
+	for i, m := range c.magnets {
+		for field, link := range map[string]string{"download_url": m.DownloadURL, "privacy_policy_url": m.PrivacyPolicyURL, "thank_you_url": m.ThankYouURL} {
+			if strings.HasPrefix(link, localPrefix) {
+				errs = append(errs, fmt.Errorf("magnets[%d] (%q): %s: %s is one of the local server's sample files, which do not exist on AWS: link to where the file really lives (https://…)", i, m.ID, field, link))
+			}
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
+}
+
 // Get returns the magnet with the given id.
 func (c *Catalog) Get(id string) (Magnet, bool) {
 	m, ok := c.byID[id]

@@ -248,3 +248,27 @@ func TestVagueRecipients(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalOnlyLinks(t *testing.T) {
+	const valid = `"id":"ebook","title":"T","description":"D","download_url":"https://x.example/f.pdf",` +
+		`"sender_name":"S","sender_email":"s@x.example","consent_wording":"W","frequency":"weekly",` +
+		`"privacy_policy_url":"https://x.example/p","controller":"C"`
+	c, err := Parse([]byte(`{"magnets":[{` + valid + `}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LocalOnlyLinks(); err != nil {
+		t.Errorf("a catalog with real links: %v", err)
+	}
+	local := strings.Replace(valid, `"download_url":"https://x.example/f.pdf"`, `"download_url":"/_local/files/f.pdf"`, 1)
+	if local == valid {
+		t.Fatal("test catalog has no download_url to replace")
+	}
+	c, err = Parse([]byte(`{"magnets":[{` + local + `}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LocalOnlyLinks(); err == nil || !strings.Contains(err.Error(), "download_url") || !strings.Contains(err.Error(), `magnets[0] ("`) {
+		t.Errorf("a sample link: got %v, want an error naming the magnet and download_url", err)
+	}
+}

@@ -56,6 +56,11 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !cfg.AllowLocalLinks {
+		if err := catalog.LocalOnlyLinks(); err != nil {
+			return nil, fmt.Errorf("magnet catalog %s: %w", cfg.MagnetsFile, err)
+		}
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
