@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/unbundled/unbundled/shared/consent"
@@ -62,8 +63,11 @@ func ledgerHandler(service *consent.Service, catalog *magnet.Catalog, view strin
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not read the ledger"})
 		case view == "status":
 			writeJSON(w, http.StatusOK, statuses(catalog, events))
+		case view == "html" && r.URL.Query().Get("view") == "developer":
+			renderLedger(w, map[string]any{"Email": email, "Events": events, "Statuses": statuses(catalog, events),
+				"Plain": "/_local/ledger?email=" + url.QueryEscape(email)})
 		case view == "html":
-			renderLedger(w, map[string]any{"Email": email, "Events": events, "Statuses": statuses(catalog, events)})
+			renderProof(w, r, service, email)
 		default:
 			if events == nil {
 				events = []consent.Event{}
@@ -71,6 +75,28 @@ func ledgerHandler(service *consent.Service, catalog *magnet.Catalog, view strin
 			writeJSON(w, http.StatusOK, events)
 		}
 	})
+}
+
+// renderProof shows one person in plain language — the operator's proof
+// report, readable on a phone — with a link to the developer view of
+// every recorded field.
+func renderProof(w http.ResponseWriter, r *http.Request, service *consent.Service, email string) {
+	p, err := service.Proof(r.Context(), email)
+	if err != nil {
+		slog.ErrorContext(r.Context(), "build proof", "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not read the ledger"})
+		return
+	}
+	q := url.QueryEscape(email)
+	p.Nav = []consent.NavLink{
+		{Label: "Developer view (every field)", URL: "/_local/ledger?view=developer&email=" + q},
+		{Label: "Another person", URL: "/_local/ledger"},
+		{Label: "Mailbox", URL: "/_local/mailbox"},
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := p.WriteHTML(w); err != nil {
+		slog.ErrorContext(r.Context(), "render proof", "error", err.Error())
+	}
 }
 
 func renderLedger(w http.ResponseWriter, data map[string]any) {

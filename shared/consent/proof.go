@@ -43,6 +43,15 @@ type Proof struct {
 	// the person, oldest first; delivery records expire JobTTL after they
 	// were created.
 	Deliveries []Delivery `json:"deliveries"`
+	// Nav, if set, are links shown above the HTML report (the local
+	// server's ledger page uses them); never part of the JSON or text.
+	Nav []NavLink `json:"-"`
+}
+
+// NavLink is one link above an HTML report.
+type NavLink struct {
+	Label string
+	URL   string
 }
 
 // ProofEvent is one ledger event with what it means, in words.
