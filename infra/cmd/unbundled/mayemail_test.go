@@ -151,3 +151,27 @@ func TestObjectThenMayEmail(t *testing.T) {
 		t.Errorf("after an objection: got %+v, want not allowed, basis objected, a do-not-contact reason", d)
 	}
 }
+
+func TestObjectJSON(t *testing.T) {
+	dir, magnets := dataDir(t)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"object", "-data", dir, "-magnets", magnets, "-json",
+		"bob@example.com", "BOB@example.com", "nope"}, &out, &errb)
+	if code != 1 {
+		t.Errorf("exit code: got %d, want 1 (one bad address); stderr %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), `"nope"`) {
+		t.Errorf("stderr %q does not name the bad address", errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || lines[0] != `{"address":"bob@example.com","recorded":true}` || lines[1] != `{"address":"BOB@example.com","recorded":false}` {
+		t.Fatalf("output: got\n%s", out.String())
+	}
+	var bad map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &bad); err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) != 2 || bad["address"] != "nope" || bad["error"] == "" {
+		t.Errorf("bad address: got %v, want {address, error}", bad)
+	}
+}

@@ -353,3 +353,18 @@ func TestNewCommandsHaveHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCommandTakesJSON: every subcommand takes -json, so a tool can
+// read its answer.
+func TestEveryCommandTakesJSON(t *testing.T) {
+	for _, args := range [][]string{
+		{"may-email"}, {"object"}, {"import"}, {"erase"}, {"proof"}, {"export"}, {"rectify"}, {"audit"}, {"records"},
+		{"suppression", "list"}, {"suppression", "add"}, {"suppression", "remove"}, {"suppression", "check"},
+		{"jobs", "list"}, {"jobs", "retry"}, {"retention", "run"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), append(args, "-h"), &out, &errb); code != 0 || !strings.Contains(errb.String(), "\n  -json") {
+			t.Errorf("%v -h: exit %d, no -json flag:\n%s", args, code, errb.String())
+		}
+	}
+}
