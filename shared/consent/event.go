@@ -114,6 +114,18 @@ type Event struct {
 	// with the wording versions). Empty on events recorded before it
 	// existed.
 	NoticeVersion string `json:"notice_version,omitempty"`
+	// WordingStatus is, on a `granted` event, how much the server knows
+	// about the wording the person was shown: WordingVerified when the
+	// sign-up named the wording version its form showed (an archived
+	// version of this magnet's box, the current one or an older one), so
+	// Wording is that version's archived text; WordingUnverified when it
+	// named none (a hand-written form, a JSON call without
+	// consent_version, and every extra purpose's box, whose version no
+	// form names), so Wording is the wording configured at the time,
+	// which the page may or may not have shown. Empty on events recorded
+	// before it existed. The consent counts either way (MarketingStatus
+	// does not look at it); a proof says which it is.
+	WordingStatus string `json:"wording_status,omitempty"`
 	// ConfirmationRequired is set on `granted` events that count only once
 	// confirmed (the magnet had double opt-in on when consent was given).
 	ConfirmationRequired bool `json:"confirmation_required,omitempty"`
@@ -171,6 +183,15 @@ type SoftOptIn struct {
 	Category      string `json:"category"`
 	OptOutOffered string `json:"opt_out_offered"`
 }
+
+// What a `granted` event's WordingStatus can say.
+const (
+	// WordingVerified: the form named the wording version it showed.
+	WordingVerified = "verified"
+	// WordingUnverified: the form did not say which wording it showed;
+	// the event quotes the wording configured at the time.
+	WordingUnverified = "unverified"
+)
 
 // DeliveryLimited marks an event whose email was held back by the
 // per-address email cap (see Limits).

@@ -218,7 +218,11 @@ func (s *Service) proofSummary(ledger []Event, e Event) string {
 		if e.Frequency != "" {
 			text += " (" + e.Frequency + ")"
 		}
-		text += ", agreeing to the wording quoted below"
+		if e.WordingStatus == WordingUnverified {
+			text += "; wording not verified: the form did not say which wording it showed; the configured wording at the time is quoted below"
+		} else {
+			text += ", agreeing to the wording quoted below"
+		}
 		if e.ConfirmationRequired {
 			text += "; the consent counts only once confirmed by the emailed link"
 		}
@@ -285,6 +289,9 @@ func proofDetails(ledger []Event, e Event) []ProofDetail {
 		add("Role", o.Role)
 	}
 	add("Consent wording version", e.WordingVersion)
+	if e.Type == EventGranted {
+		add("Wording shown", wordingStatusWords(e.WordingStatus))
+	}
 	add("Privacy policy", e.PrivacyPolicyURL)
 	add("Privacy notice in force", e.NoticeVersion)
 	if e.ConfirmationRequired {
@@ -312,6 +319,18 @@ func proofDetails(ledger []Event, e Event) []ProofDetail {
 	add("Request id", e.RequestID)
 	add("Event id", e.ID)
 	return d
+}
+
+// wordingStatusWords says what a `granted` event's WordingStatus means,
+// for people.
+func wordingStatusWords(status string) string {
+	switch status {
+	case WordingVerified:
+		return "verified: the form named this wording version"
+	case WordingUnverified:
+		return "not verified: the form did not say which wording it showed; the configured wording at the time is quoted"
+	}
+	return "not recorded (the event predates wording verification)"
 }
 
 func nonEmpty(values ...string) []string {

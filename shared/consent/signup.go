@@ -29,7 +29,9 @@ type SignupRequest struct {
 	SubscriberType string
 	Organisation   Organisation
 	// WordingVersion is the consent wording version the form was rendered
-	// with; empty means the magnet's current version.
+	// with; empty means the form did not say, and the magnet's current
+	// version is recorded, marked WordingUnverified (see
+	// Event.WordingStatus).
 	WordingVersion string
 	// IdempotencyKey is the client's Idempotency-Key header, if any.
 	IdempotencyKey string
@@ -66,7 +68,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if err := s.CheckSource(ctx, req.SourceIP); err != nil {
 		return err
 	}
-	version, err := s.wordingFor(ctx, m, strings.TrimSpace(req.WordingVersion), req.Consent)
+	version, status, err := s.wordingFor(ctx, m, strings.TrimSpace(req.WordingVersion), req.Consent)
 	if err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	}
 	var grants []purposeGrant
 	if req.Consent {
-		grants = append(grants, purposeGrant{purpose: m.PurposeID(), version: version})
+		grants = append(grants, purposeGrant{purpose: m.PurposeID(), version: version, status: status})
 	}
 	for _, id := range req.Purposes {
 		p, _ := m.Extra(id) // validate checked it
@@ -84,7 +86,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 		if err := s.archiveOnce(ctx, m.ID, v); err != nil {
 			return err
 		}
-		grants = append(grants, purposeGrant{purpose: m.ExtraPurposeID(p), version: v})
+		// No form names an extra box's wording version: what its box
+		// showed is not known, only what is configured now.
+		grants = append(grants, purposeGrant{purpose: m.ExtraPurposeID(p), version: v, status: WordingUnverified})
 	}
 	subscriber := s.Keys.Subject.SubscriberID(email)
 	for round := 1; ; round++ {
@@ -113,10 +117,12 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 }
 
 // purposeGrant is one ticked box of a sign-up: the purpose it asks consent
-// for and the wording version shown next to it.
+// for, the wording version recorded for it and whether the form named that
+// version (Event.WordingStatus).
 type purposeGrant struct {
 	purpose string
 	version WordingVersion
+	status  string
 }
 
 // signupWrite decides what one sign-up writes, given the ledger as it is
@@ -145,6 +151,7 @@ func (s *Service) signupWrite(ctx context.Context, req SignupRequest, m magnet.M
 		g.Type, g.Method, g.Purpose = EventGranted, MethodCheckbox, pg.purpose
 		g.WordingVersion, g.Wording, g.PrivacyPolicyURL = pg.version.ID, pg.version.Wording, pg.version.PrivacyPolicyURL
 		g.Frequency, g.Controller = pg.version.Frequency, pg.version.Controller
+		g.WordingStatus = pg.status
 		g.ConfirmationRequired = confirm
 		g.ID = NewEventID(now)
 		events = append(events, g)
@@ -203,13 +210,16 @@ func pendingKey(subscriber, magnetID, grantID string) string {
 	return "pending-confirmation#" + subscriber + "#" + magnetID + "#" + grantID
 }
 
-// wordingFor returns the archived wording version a sign-up records: the
-// form's version if it names an older one (it must be archived for this
-// magnet — anything else is a ValidationError), else the magnet's current
-// version, archived the first time this Service uses it. The text recorded
-// is always the text the server holds, never text sent by the client. A
-// sign-up without consent or version needs none.
-func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string, consent bool) (WordingVersion, error) {
+// wordingFor returns the archived wording version a sign-up records, and
+// its WordingStatus: the form's version if it names an older one (it must
+// be archived for this magnet — anything else is a ValidationError), else
+// the magnet's current version, archived the first time this Service uses
+// it. A named version (current or older) is WordingVerified; without one
+// the current version is recorded as WordingUnverified: the form did not
+// say what it showed. The text recorded is always the text the server
+// holds, never text sent by the client. A sign-up without consent or
+// version needs none.
+func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string, consent bool) (WordingVersion, string, error) {
 	current := NewWordingVersion(m)
 	if id != "" && id != current.ID {
 		var v WordingVersion
@@ -218,17 +228,21 @@ func (s *Service) wordingFor(ctx context.Context, m magnet.Magnet, id string, co
 			v, err = s.Wordings.Wording(ctx, m.ID, id)
 		}
 		if errors.Is(err, ErrNotFound) {
-			return v, &ValidationError{Fields: map[string]string{"consent_version": "This form is out of date. Reload the page and send it again."}}
+			return v, "", &ValidationError{Fields: map[string]string{"consent_version": "This form is out of date. Reload the page and send it again."}}
 		}
 		if err != nil {
-			return v, fmt.Errorf("look up wording version: %w", err)
+			return v, "", fmt.Errorf("look up wording version: %w", err)
 		}
-		return v, nil
+		return v, WordingVerified, nil
 	}
 	if id == "" && !consent {
-		return WordingVersion{}, nil
+		return WordingVersion{}, "", nil
 	}
-	return current, s.archiveOnce(ctx, m.ID, current)
+	status := WordingVerified
+	if id == "" {
+		status = WordingUnverified
+	}
+	return current, status, s.archiveOnce(ctx, m.ID, current)
 }
 
 // archiveOnce archives v for magnetID unless this Service already did, so

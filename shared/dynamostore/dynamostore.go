@@ -117,6 +117,9 @@ type eventItem struct {
 	// are absent on events stored before they existed.
 	NoticeVersion string `dynamodbav:"notice_version,omitempty"`
 	PageURL       string `dynamodbav:"page_url,omitempty"`
+	// WordingStatus (granted events) is absent on events stored before it
+	// existed.
+	WordingStatus string `dynamodbav:"wording_status,omitempty"`
 	// ConfirmationRequired is absent on events stored before it existed,
 	// which read back as false: none of them needed confirmation.
 	ConfirmationRequired bool   `dynamodbav:"confirmation_required,omitempty"`
@@ -209,7 +212,7 @@ func toItem(e consent.Event) eventItem {
 		Subscriber: e.Subscriber, Seq: e.Seq, ID: e.ID, EventType: string(e.Type), At: at, Magnet: e.Magnet, Purpose: e.Purpose,
 		Email: e.Email, Name: e.Name, Method: e.Method, WordingVersion: e.WordingVersion, Wording: e.Wording,
 		PrivacyPolicyURL: e.PrivacyPolicyURL, Frequency: e.Frequency, Controller: e.Controller,
-		NoticeVersion: e.NoticeVersion, PageURL: e.PageURL,
+		NoticeVersion: e.NoticeVersion, PageURL: e.PageURL, WordingStatus: e.WordingStatus,
 		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID,
 		ConfirmationRequired: e.ConfirmationRequired, Confirms: e.Confirms, Delivery: e.Delivery,
 		SubscriberType: e.SubscriberType,
@@ -236,7 +239,7 @@ func (it eventItem) event() (consent.Event, error) {
 		Subscriber: it.Subscriber, Seq: it.Seq, ID: it.ID, Type: consent.EventType(it.EventType), At: at, Magnet: it.Magnet, Purpose: it.Purpose,
 		Email: it.Email, Name: it.Name, Method: it.Method, WordingVersion: it.WordingVersion, Wording: it.Wording,
 		PrivacyPolicyURL: it.PrivacyPolicyURL, Frequency: it.Frequency, Controller: it.Controller,
-		NoticeVersion: it.NoticeVersion, PageURL: it.PageURL,
+		NoticeVersion: it.NoticeVersion, PageURL: it.PageURL, WordingStatus: it.WordingStatus,
 		SourceIP: it.SourceIP, UserAgent: it.UserAgent, RequestID: it.RequestID,
 		ConfirmationRequired: it.ConfirmationRequired, Confirms: it.Confirms, Delivery: it.Delivery,
 		SubscriberType: it.SubscriberType,

@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 
-	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/magnet"
 )
 
@@ -13,22 +12,26 @@ import (
 // link next to it, and the download promised either way. The local server
 // mounts it at GET /.
 // Each form carries the consent wording version it was rendered with, and
-// the bot traps of trap.go.
+// the bot traps of trap.go. The forms are rendered by the template the
+// snippet of GET /forms/<magnet> uses (forms.go), so the two cannot drift.
 func (s *Server) LandingPage(w http.ResponseWriter, r *http.Request) {
 	type form struct {
 		magnet.Magnet
-		Version string
-		Trap    template.HTML
-		Notice  noticeLink
+		Form template.HTML
 	}
 	var forms []form
 	for _, m := range s.Catalog.All() {
-		trap, err := s.trapFields(m.ID)
+		f, err := s.landingForm(r, m)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		forms = append(forms, form{Magnet: m, Version: consent.NewWordingVersion(m).ID, Trap: trap, Notice: s.noticeLinkFor(r, m)})
+		forms = append(forms, form{Magnet: m, Form: f})
 	}
-	s.render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": forms, "Action": "/signup"})
+	style, err := formStyle()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "landing", map[string]any{"Magnets": forms, "FormStyle": style})
 }

@@ -22,6 +22,7 @@ func testRoundTrip(t *testing.T, s consent.Store) {
 	pending := event(subA, 2, consent.EventGranted, t0, "guide")
 	pending.ConfirmationRequired = true
 	pending.NoticeVersion = "notice-0123456789abcdef0123456789abcdef"
+	pending.WordingStatus = consent.WordingUnverified
 	limited := event(subA, 1, consent.EventSignup, t0, "guide")
 	limited.Delivery = consent.DeliveryLimited
 	limited.NoticeVersion = pending.NoticeVersion
