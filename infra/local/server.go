@@ -136,6 +136,8 @@ func New(opts Options) (*App, error) {
 	}
 	outbox := newDispatcher(deliverer, logger)
 	service.Kick = outbox.Kick
+	metrics := newMemoryMetrics(time.Now()) // refused and trapped sign-ups, for /_local/dashboard
+	service.Metrics = metrics
 	server := &web.Server{Service: service, Catalog: catalog, Logger: logger, FormMinAge: opts.FormMinAge, AdminAllowed: web.LoopbackOnly}
 	if err := service.ArchiveCurrentWordings(context.Background()); err != nil {
 		_ = app.Close()
@@ -160,6 +162,8 @@ func New(opts Options) (*App, error) {
 	mux.Handle("GET /_local/status.json", server.Middleware(ledgerHandler(service, catalog, "status")))
 	mux.Handle("GET /_local/ledger", server.Middleware(ledgerHandler(service, catalog, "html")))
 	mux.Handle("GET /_local/outbox.json", server.Middleware(outboxHandler(store)))
+	mux.Handle("GET /_local/dashboard", server.Middleware(dashboardHandler(service, metrics, catalog, "html")))
+	mux.Handle("GET /_local/dashboard.json", server.Middleware(dashboardHandler(service, metrics, catalog, "json")))
 	mux.Handle("GET /_local/files/", server.Middleware(http.StripPrefix("/_local/files/", http.FileServerFS(files))))
 	boxHandler := server.Middleware(box.Handler())
 	for _, p := range []string{"GET /_local/mailbox", "GET /_local/mailbox/", "GET /_local/mailbox.json"} {

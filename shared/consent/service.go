@@ -41,7 +41,7 @@ type Evidence struct {
 	RequestID string
 }
 
-// Service runs the use cases. All fields are required except Kick, Limits
+// Service runs the use cases. All fields are required except Kick, Metrics, Limits
 // (zero: no limits), Counters (needed only for a source limit), and
 // Erasure, Scanner and Jobs (needed only by the operator's use cases:
 // erasure, imports, exports, proof, retries; MayEmail then cannot say an
@@ -91,6 +91,10 @@ type Service struct {
 	// local dispatcher uses it to deliver at once; on AWS the table's stream
 	// does this).
 	Kick func()
+	// Metrics, if set, is told the dashboard's counts as they happen: the
+	// figures of every ledger write (see Tally) and, through RecordCounts,
+	// the sign-up posts the web layer refuses or drops as bots.
+	Metrics Metrics
 
 	archived sync.Map // "magnet\nversion" archived by this Service
 }
@@ -128,6 +132,7 @@ func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, p re
 		err = s.Ledger.Commit(ctx, w)
 		if err == nil {
 			s.kick(w)
+			s.recordWrite(ctx, ledger, w.Events)
 			return nil
 		}
 		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrClaimTaken) {
@@ -139,6 +144,7 @@ func (s *Service) commitAfterLedger(ctx context.Context, subscriber string, p re
 		if len(w.Events) > 0 {
 			if written, rerr := s.ledgerHas(ctx, subscriber, w.Events[0].ID); rerr == nil && written {
 				s.kick(w)
+				s.recordWrite(ctx, ledger, w.Events)
 				return nil
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unbundled/unbundled/shared/consent"
 	"github.com/unbundled/unbundled/shared/magnet"
 	"github.com/unbundled/unbundled/shared/token"
 )
@@ -97,4 +98,5 @@ func (s *Server) logTrapped(r *http.Request, reason string, m magnet.Magnet, kno
 	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "signup trapped",
 		slog.String("metric", "signup_trapped"), slog.String("reason", reason),
 		slog.String("magnet", magnetLabel(m, known)), slog.String("request_id", RequestID(r.Context())))
+	s.Service.RecordCounts(r.Context(), magnetLabel(m, known), consent.Counts{BotTrapped: 1})
 }

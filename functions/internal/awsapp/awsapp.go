@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"golang.org/x/time/rate"
 
+	"github.com/unbundled/unbundled/functions/internal/emf"
 	"github.com/unbundled/unbundled/functions/internal/lambdahttp"
 	"github.com/unbundled/unbundled/shared/config"
 	"github.com/unbundled/unbundled/shared/consent"
@@ -84,10 +85,15 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 		BaseURL:  cfg.PublicBaseURL,
 		Now:      time.Now,
 
-		// Minimising evidence needs the RetentionFunction's permissions.
+		// Minimising evidence needs the RetentionFunction's permissions, or the
+		// AdminFunction's (POST /admin/retention).
 		Minimiser: store,
 		Retention: cfg.Retention,
 		Hosting:   consent.Hosting{Region: awsCfg.Region},
+
+		// The consent dashboard's counts, as CloudWatch metrics in the
+		// function's log (template.yaml's ConsentDashboard charts them).
+		Metrics: emf.New(os.Stdout),
 	}
 	return &App{
 		Config: cfg, Service: service, Logger: logger, aws: awsCfg, jobs: store,
@@ -104,7 +110,7 @@ func (a *App) Deliverer(ctx context.Context) (*consent.Deliverer, error) {
 	client := sesv2.NewFromConfig(a.aws, func(o *sesv2.Options) { o.RetryMaxAttempts = 1 })
 	d := &consent.Deliverer{
 		Service: a.Service,
-		Jobs:    a.jobs,
+		Jobs:    consent.CountedJobs{JobQueue: a.jobs, Metrics: a.Service.Metrics}, // freebies sent or failed, as metrics
 		Mailer:  sesmail.New(client, sesmail.Options{ConfigurationSetName: a.Config.ConfigurationSet}),
 		Limiter: rate.NewLimiter(rate.Limit(a.Config.MaxSendRate), 1),
 	}
