@@ -386,10 +386,11 @@ type confirmLinkData struct {
 
 // confirmLinkMessage is a fresh double opt-in link (service message) for
 // grants, the grants of one sign-up awaiting confirmation (see
-// pendingConfirmation): the link names the first and confirms them all.
-func (s *Service) confirmLinkMessage(ctx context.Context, m magnet.Magnet, subscriber string, grants []Event, ledger []Event) (Message, error) {
+// pendingConfirmation): the link names the first and confirms them all. It
+// greets the person by name, if one is held ("" for none).
+func (s *Service) confirmLinkMessage(ctx context.Context, m magnet.Magnet, name, subscriber string, grants []Event, ledger []Event) (Message, error) {
 	d := confirmLinkData{
-		freebieData: freebieData{Magnet: m, ConfirmURL: s.ConfirmURL(ctx, subscriber, m, grants[0].ID), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)},
+		freebieData: freebieData{Magnet: m, Name: name, ConfirmURL: s.ConfirmURL(ctx, subscriber, m, grants[0].ID), PrivacyURL: s.absoluteURL(ctx, m.PrivacyPolicyURL)},
 		ConfirmFor:  s.grantsInWords(m, grants, ledger),
 		OnlyMain:    len(grants) == 1 && EventPurpose(ledger, grants[0]) == m.PurposeID(),
 	}
@@ -430,7 +431,9 @@ func (s *Service) grantsInWords(m magnet.Magnet, grants []Event, ledger []Event)
 
 type receiptData struct {
 	freebieData
-	Wording     WordingVersion
+	Wording WordingVersion
+	// GrantedAt and ConfirmedAt say when, for people (ReadableTime);
+	// ConfirmedAt is "" if no confirmation is on record.
 	GrantedAt   string
 	ConfirmedAt string
 	// Also are the other purposes confirmed with the first, by the same
@@ -490,10 +493,11 @@ func receiptGrants(ledger []Event, m magnet.Magnet) (grants []Event, reason stri
 
 // receiptMessage is the consent receipt for grants (see receiptGrants):
 // what the person agreed to — the archived wording of each — when, how
-// often, and how to withdraw. It carries the one-click list headers only
-// while consent for m's main purpose stands, the purpose they withdraw;
-// its visible link leads to the page that stops every purpose.
-func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, subscriber string, grants []Event, ledger []Event) (Message, error) {
+// often, and how to withdraw, greeting them by name if one is held. It
+// carries the one-click list headers only while consent for m's main
+// purpose stands, the purpose they withdraw; its visible link leads to the
+// page that stops every purpose.
+func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, name, subscriber string, grants []Event, ledger []Event) (Message, error) {
 	g := grants[0]
 	v, err := s.grantWording(ctx, g, m.ID)
 	if err != nil {
@@ -507,8 +511,11 @@ func (s *Service) receiptMessage(ctx context.Context, m magnet.Magnet, subscribe
 	}
 	unsubscribe := s.UnsubscribeURL(ctx, subscriber, m.ID)
 	d := receiptData{
-		freebieData: freebieData{Magnet: m, UnsubscribeURL: unsubscribe, PrivacyURL: s.absoluteURL(ctx, v.PrivacyPolicyURL)},
-		Wording:     v, GrantedAt: stamp(g.At), ConfirmedAt: stamp(confirmedAt),
+		freebieData: freebieData{Magnet: m, Name: name, UnsubscribeURL: unsubscribe, PrivacyURL: s.absoluteURL(ctx, v.PrivacyPolicyURL)},
+		Wording:     v, GrantedAt: ReadableTime(g.At),
+	}
+	if !confirmedAt.IsZero() {
+		d.ConfirmedAt = ReadableTime(confirmedAt)
 	}
 	for _, other := range grants[1:] {
 		ov, err := s.grantWording(ctx, other, m.ID)

@@ -41,7 +41,7 @@ func TestDoubleOptIn(t *testing.T) {
 	}
 	freebie := f.mailer.Sent()[0]
 	tok := linkToken(t, freebie.Text, "/confirm")
-	if !strings.Contains(freebie.Text, "Please confirm you want them") || !strings.Contains(freebie.HTML, "Confirm you want our monthly emails") {
+	if !strings.Contains(freebie.Text, "If you'd like our monthly emails, confirm here:") || !strings.Contains(freebie.HTML, "If you&rsquo;d like our monthly emails") {
 		t.Errorf("freebie lacks the confirm wording")
 	}
 
@@ -90,7 +90,7 @@ func TestDoubleOptIn(t *testing.T) {
 	}
 	m, _ := f.svc.Catalog.Get("uk-gdpr-checklist")
 	r := receipts[0]
-	if !strings.Contains(r.Text, `"`+m.ConsentWording+`"`) || !strings.Contains(r.Text, "monthly emails") || !strings.Contains(r.Text, "2026-11-28T12:00:00Z") {
+	if !strings.Contains(r.Text, `"`+m.ConsentWording+`"`) || !strings.Contains(r.Text, "monthly emails") || !strings.Contains(r.Text, "Confirmed on: 28 November 2026, 12:00 UTC") {
 		t.Errorf("receipt text lacks wording, frequency or time:\n%s", r.Text)
 	}
 	if v, _ := consenttest.Header(r, "List-Unsubscribe-Post"); v == "" || !strings.Contains(r.Text, "/unsubscribe?t=") {

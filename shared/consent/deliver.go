@@ -264,13 +264,13 @@ func (d *Deliverer) compose(ctx context.Context, job Job) (Message, string, erro
 		if len(grants) == 0 {
 			return Message{}, "consent is no longer active: " + reason, nil
 		}
-		msg, err = s.receiptMessage(ctx, m, job.Subscriber, grants, ledger)
+		msg, err = s.receiptMessage(ctx, m, heldName(job, ledger), job.Subscriber, grants, ledger)
 	case JobConfirmLink:
 		grants, awaiting := pendingConfirmation(ledger, m)
 		if !awaiting {
 			return Message{}, "nothing awaits confirmation: " + st.Reason, nil
 		}
-		msg, err = s.confirmLinkMessage(ctx, m, job.Subscriber, grants, ledger)
+		msg, err = s.confirmLinkMessage(ctx, m, heldName(job, ledger), job.Subscriber, grants, ledger)
 	case JobWithdrawLink:
 		if !canLeave(ledger, magnet.ControllerPurpose(m.Controller)) {
 			return Message{}, "no consent to withdraw: " + st.Reason, nil

@@ -27,6 +27,10 @@ type freebieData struct {
 	PrivacyURL     string
 	UnsubscribeURL string // empty unless marketing consent stands
 	ConfirmURL     string // empty unless consent awaits confirmation
+	// Subscribed: consent stands confirmed (or needed no confirmation), so
+	// the email may say the person agreed to marketing. While consent only
+	// awaits confirmation it speaks of marketing as what they may confirm.
+	Subscribed bool
 }
 
 // freebieMessage builds the freebie email. It is a service message: the
@@ -41,6 +45,7 @@ func (s *Service) freebieMessage(ctx context.Context, m magnet.Magnet, name, sub
 	if st.Consented() {
 		d.UnsubscribeURL = s.UnsubscribeURL(ctx, subscriber, m.ID)
 	}
+	d.Subscribed = st.State == StateActive
 	msg, err := render(freebieText, freebieHTML, d)
 	if err != nil {
 		return Message{}, err
@@ -76,4 +81,14 @@ func listHeaders(m magnet.Magnet, unsubscribeURL string) []Header {
 		{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		{Name: "List-Id", Value: "<" + m.ID + "." + domain + ">"},
 	}
+}
+
+// heldName is the name an email greets the person by: the name the job was
+// queued with (see greetingName) or, for a job queued without one (a
+// receipt, a resent confirm link), the name held on them now (CurrentName).
+func heldName(job Job, ledger []Event) string {
+	if name := greetingName(job, ledger); name != "" || job.Name != "" {
+		return name
+	}
+	return CurrentName(ledger)
 }

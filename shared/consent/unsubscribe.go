@@ -31,6 +31,13 @@ type UnsubscribeTarget struct {
 	// emails; Magnet then stands in for the purpose's controller and has
 	// no id or title.
 	Direct bool
+	// AlreadyUnsubscribed (set by DescribeUnsubscribe, read-only): nothing
+	// stands for Purpose any more — withdrawn, objected to, or never held —
+	// so the link's button would change nothing.
+	AlreadyUnsubscribed bool
+	// OtherMarketing (with AlreadyUnsubscribed): other marketing from the
+	// same controller still stands, which "stop all marketing" would end.
+	OtherMarketing bool
 }
 
 // PurposeUnsubscribeURL is a one-click unsubscribe link for a message sent
@@ -126,7 +133,8 @@ func retiredMagnet(id string) magnet.Magnet {
 }
 
 // DescribeUnsubscribe verifies an unsubscribe token and adds the masked
-// address for the page. It only reads.
+// address for the page, and whether the link has anything left to stop
+// (AlreadyUnsubscribed, OtherMarketing). It only reads.
 func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (UnsubscribeTarget, error) {
 	t, err := s.CheckUnsubscribeToken(tok)
 	if err != nil {
@@ -143,6 +151,14 @@ func (s *Service) DescribeUnsubscribe(ctx context.Context, tok string) (Unsubscr
 		t.Purpose = retiredPurpose(ledger, t.Magnet.ID)
 		if c := MarketingStatus(ledger, t.Purpose).Granted.Controller; c != "" {
 			t.Magnet.SenderName = c
+		}
+	}
+	if _, ok := leaveAs(ledger, t.Purpose); !ok {
+		t.AlreadyUnsubscribed = true
+		for _, p := range controllerPurposes(ledger, t.Purpose)[1:] {
+			if _, ok := leaveAs(ledger, p); ok {
+				t.OtherMarketing = true
+			}
 		}
 	}
 	return t, nil

@@ -323,3 +323,40 @@ func srcdoc(t *testing.T, page string) string {
 	}
 	return html.UnescapeString(rest[:end])
 }
+
+// The message page must not scroll sideways on a 375 px phone, whatever
+// the message holds: long links, long lines and long header values wrap,
+// and no box is wider than the page.
+func TestMessagePageFitsANarrowScreen(t *testing.T) {
+	mb, _, _ := newMailbox(t)
+	msg := freebie()
+	long := "https://acme.example/unsubscribe?t=" + strings.Repeat("x", 400)
+	msg.Text += "\n" + long + "\n" + strings.Repeat("-", 300) + "\n"
+	id, err := mb.Send(context.Background(), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, body := serve(t, mb, http.MethodGet, "/_local/mailbox/"+id)
+	wantStatus(t, res, http.StatusOK)
+	style := body[strings.Index(body, "<style>"):strings.Index(body, "</style>")]
+	for _, rule := range []string{
+		`<meta name="viewport" content="width=device-width, initial-scale=1">`,
+		"*, *::before, *::after { box-sizing: border-box; }",
+		"overflow-wrap: anywhere;",
+		"main, pre, table, iframe, img { max-width: 100%; }",
+		"pre { white-space: pre-wrap;",
+	} {
+		if !strings.Contains(body, rule) {
+			t.Errorf("message page lacks %q", rule)
+		}
+	}
+	if !strings.Contains(style, "body {") || !strings.Contains(style[strings.Index(style, "body {"):], "overflow-wrap: anywhere") {
+		t.Errorf("the page body does not let long words and links break")
+	}
+	if strings.Contains(style, "nowrap") {
+		t.Errorf("the page keeps some text from wrapping:\n%s", style)
+	}
+	if !strings.Contains(body, `<a href="`+long+`" rel="noreferrer">`) {
+		t.Errorf("the long link is not listed")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -877,4 +878,104 @@ func (s *Server) retryJobs(w http.ResponseWriter, r *http.Request) {
 	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin jobs retry", slog.String("operator", operator(r)),
 		slog.Int("jobs", len(results)), slog.Int("retried", retried), slog.String("request_id", RequestID(r.Context())))
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// records answers GET /admin/records: the record of processing activities
+// (UK GDPR Art. 30) and each magnet's privacy-notice facts, as `unbundled
+// records -json` prints them, for the service's live configuration — its
+// catalog, retention policy and hosting, with the notices' links under the
+// request's base URL (consent.Service.Records), so the notice versions are
+// the ones its sign-ups record. It reads no ledger and takes no
+// parameters.
+func (s *Server) records(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		s.adminFail(w, r, invalid(fieldName(slices.Sorted(maps.Keys(q))[0]), "Unknown parameter; GET /admin/records takes none."))
+		return
+	}
+	rec := s.Service.Records(r.Context())
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin records", slog.String("operator", operator(r)),
+		slog.Int("controllers", len(rec.Controllers)), slog.Int("notices", len(rec.Notices)), slog.String("request_id", RequestID(r.Context())))
+	writeJSON(w, http.StatusOK, rec)
+}
+
+// retentionMargin is kept before the request's deadline (on AWS the
+// AdminFunction's 29-second timeout), so a run cut short still answers
+// with what it did.
+const retentionMargin = 3 * time.Second
+
+type retentionRequest struct {
+	DryRun *bool `json:"dry_run"`
+}
+
+// retentionAnswer is a retention run's report, and whether the run dealt
+// with everyone.
+type retentionAnswer struct {
+	consent.RetentionReport
+	// Complete is false when the run stopped before everyone was dealt
+	// with (the time limit) or some people could not be; Error says why.
+	// What it did is in the report either way; send the request again to
+	// go on.
+	Complete bool   `json:"complete"`
+	Error    string `json:"error,omitempty"`
+}
+
+// applyRetention answers POST /admin/retention {"dry_run": true|false}
+// (required: say which): it applies the retention policy the service runs
+// with (consent.Service.ApplyRetention), as `unbundled retention run` and
+// the scheduled RetentionFunction do — or with "dry_run": true reports
+// what it would do and writes nothing — and answers the
+// consent.RetentionReport, whose erasures name addresses, with "complete"
+// (and an "error" when false). The log gets counts, never an address.
+//
+// The daily RetentionFunction, with up to 15 minutes, is the main path.
+// This route runs within the AdminFunction's 29-second timeout, and a run
+// reads the whole table (one Scan, then a Query per person): on a large
+// table it stops about 3 seconds before the limit and answers "complete":
+// false with what it did so far. People are taken in random order, so
+// sending it again reaches others; `unbundled retention run` has no time
+// limit.
+func (s *Server) applyRetention(w http.ResponseWriter, r *http.Request) {
+	if err := s.admit(r); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	var in retentionRequest
+	if err := readAdminJSON(r, &in, `{"dry_run": true}`); err != nil {
+		s.adminFail(w, r, err)
+		return
+	}
+	if in.DryRun == nil {
+		s.adminFail(w, r, invalid("dry_run", `Say "dry_run": true to see what would be done, or "dry_run": false to do it.`))
+		return
+	}
+	ctx := r.Context()
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-retentionMargin))
+		defer cancel()
+	}
+	report, err := s.Service.ApplyRetention(ctx, consent.RetentionOptions{DryRun: *in.DryRun})
+	if report.At.IsZero() {
+		// Refused before it began: nothing was done.
+		if err == nil {
+			err = errors.New("admin retention: no report")
+		}
+		s.adminFail(w, r, err)
+		return
+	}
+	answer := retentionAnswer{RetentionReport: report, Complete: err == nil}
+	if err != nil {
+		answer.Error = err.Error()
+	}
+	s.logger().LogAttrs(r.Context(), slog.LevelInfo, "admin retention", slog.String("operator", operator(r)),
+		slog.Bool("dry_run", report.DryRun), slog.Bool("complete", answer.Complete), slog.Int("people", report.People),
+		slog.Int("kept", report.Kept), slog.Int("failed", report.Failed),
+		slog.Int("erased_unconfirmed", report.ErasedUnconfirmed), slog.Int("erased_withdrawn", report.ErasedWithdrawn),
+		slog.Int("people_minimised", report.PeopleMinimised), slog.Int("events_minimised", report.EventsMinimised),
+		slog.String("error", answer.Error), slog.String("request_id", RequestID(r.Context())))
+	writeJSON(w, http.StatusOK, answer)
 }

@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -763,5 +765,150 @@ func TestJobsEndpoints(t *testing.T) {
 	}
 	if w := newEnv(t).do(t, "POST", "/admin/jobs/retry", jsonType, `{"all_failed":true}`); w.Code != http.StatusForbidden {
 		t.Errorf("without admin rights: got %d", w.Code)
+	}
+}
+
+func TestRecordsEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	e.svc.Hosting = consent.Hosting{Region: "eu-west-1"}
+	w := e.do(t, "GET", "/admin/records", "", "")
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != jsonType {
+		t.Fatalf("records: %d %s\n%s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	var rec consent.Records
+	dec := json.NewDecoder(w.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		t.Fatal(err)
+	}
+	// The live configuration, linking under the service's base URL: the
+	// notice versions are the ones sign-ups record.
+	if want := consent.BuildRecords(e.svc.Catalog, e.svc.Retention, consent.Hosting{Region: "eu-west-1", BaseURL: e.svc.BaseURL}); !reflect.DeepEqual(rec, want) {
+		t.Errorf("records:\ngot  %+v\nwant %+v", rec, want)
+	}
+	m, _ := e.svc.Catalog.Get("uk-gdpr-checklist")
+	if len(rec.Notices) != 1 || rec.Notices[0].NoticeVersion != e.svc.CurrentNotice(t.Context(), m).ID ||
+		rec.Notices[0].NoticeURL != "https://signup.example.com/notice?magnet=uk-gdpr-checklist" || rec.Hosting != "Amazon Web Services, region eu-west-1 (Ireland)" {
+		t.Errorf("notices %+v, hosting %q", rec.Notices, rec.Hosting)
+	}
+	if !strings.Contains(e.logs.String(), `"msg":"admin records"`) {
+		t.Errorf("logs: want an admin records line:\n%s", e.logs)
+	}
+	for _, tc := range []struct {
+		name, target string
+		allow        bool
+		want         int
+		wantText     string
+	}{
+		{"no admin rights", "/admin/records", false, http.StatusForbidden, "operator's credentials"},
+		{"a parameter", "/admin/records?format=html", true, http.StatusBadRequest, `"format":"Unknown parameter`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []func(*web.Server)
+			if tc.allow {
+				opts = append(opts, allowAdmin)
+			}
+			if w := newEnv(t, opts...).do(t, "GET", tc.target, "", ""); w.Code != tc.want || !strings.Contains(w.Body.String(), tc.wantText) {
+				t.Errorf("got %d %s, want %d and %q", w.Code, w.Body, tc.want, tc.wantText)
+			}
+		})
+	}
+}
+
+// retentionAnswer is the JSON of POST /admin/retention.
+type retentionAnswer struct {
+	consent.RetentionReport
+	Complete bool   `json:"complete"`
+	Error    string `json:"error"`
+}
+
+func (e *env) retention(t *testing.T, r *http.Request) retentionAnswer {
+	t.Helper()
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	var got retentionAnswer
+	dec := json.NewDecoder(w.Body)
+	dec.DisallowUnknownFields()
+	if w.Code != http.StatusOK || dec.Decode(&got) != nil {
+		t.Fatalf("retention: %d %s", w.Code, w.Body)
+	}
+	return got
+}
+
+func TestRetentionEndpoint(t *testing.T) {
+	e := newEnv(t, allowAdmin)
+	if w := e.do(t, "POST", "/signup", jsonType, `{"email":"bob@example.com","magnet":"uk-gdpr-checklist"}`); w.Code != http.StatusAccepted {
+		t.Fatalf("sign-up: %d %s", w.Code, w.Body)
+	}
+	// 40 days on: bob, a freebie-only sign-up, is past the 30-day period.
+	e.svc.Now = func() time.Time { return time.Now().Add(40 * 24 * time.Hour) }
+	post := func(body string) *http.Request {
+		r := httptest.NewRequest("POST", "/admin/retention", strings.NewReader(body))
+		r.Header.Set("Content-Type", jsonType)
+		return r
+	}
+
+	got := e.retention(t, post(`{"dry_run":true}`))
+	if !got.Complete || got.Error != "" || !got.DryRun || got.People != 1 || got.ErasedUnconfirmed != 1 || len(got.Erasures) != 1 ||
+		got.Erasures[0].Email != "bob@example.com" || got.Erasures[0].Rule != consent.RetentionUnconfirmed || got.Policy != consent.DefaultRetention.Days() {
+		t.Errorf("dry run: %+v", got)
+	}
+	if len(e.ledger(t, "bob@example.com")) == 0 {
+		t.Fatalf("the dry run erased bob")
+	}
+
+	got = e.retention(t, post(`{"dry_run":false}`))
+	if !got.Complete || got.DryRun || got.ErasedUnconfirmed != 1 || len(got.Erasures) != 1 || got.Erasures[0].Erased.Events == 0 {
+		t.Errorf("run: %+v", got)
+	}
+	if n := len(e.ledger(t, "bob@example.com")); n != 0 {
+		t.Errorf("after the run bob has %d events, want 0 (erased)", n)
+	}
+	if !strings.Contains(e.logs.String(), `"msg":"admin retention"`) || strings.Contains(e.logs.String(), "bob@example.com") {
+		t.Errorf("logs: want an admin retention line without the address:\n%s", e.logs)
+	}
+
+	// A request whose deadline is within the margin stops at once, and
+	// says so with what it did.
+	if w := e.do(t, "POST", "/signup", jsonType, `{"email":"carol@example.com","magnet":"uk-gdpr-checklist"}`); w.Code != http.StatusAccepted {
+		t.Fatalf("sign-up: %d %s", w.Code, w.Body)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	got = e.retention(t, post(`{"dry_run":true}`).WithContext(ctx))
+	if got.Complete || !strings.Contains(got.Error, "retention: ") || len(got.Erasures) != 0 {
+		t.Errorf("cut short: %+v, want complete false with an error", got)
+	}
+}
+
+func TestRetentionEndpointRefusals(t *testing.T) {
+	tests := []struct {
+		name, contentType, body string
+		headers                 []string
+		allow                   bool
+		want                    int
+		wantText                string
+	}{
+		{"no admin rights", jsonType, `{"dry_run":true}`, nil, false, http.StatusForbidden, "operator's credentials"},
+		{"from another site", jsonType, `{"dry_run":true}`, []string{"Origin", "https://evil.example"}, true, http.StatusForbidden, ""},
+		{"no dry_run", jsonType, `{}`, nil, true, http.StatusBadRequest, `"dry_run":`},
+		{"a null dry_run", jsonType, `{"dry_run":null}`, nil, true, http.StatusBadRequest, `"dry_run":`},
+		{"an empty body", jsonType, ``, nil, true, http.StatusBadRequest, `"body":`},
+		{"dry_run not a boolean", jsonType, `{"dry_run":"yes"}`, nil, true, http.StatusBadRequest, `"body":`},
+		{"an unknown member", jsonType, `{"dry_run":true,"all":true}`, nil, true, http.StatusBadRequest, `"body":`},
+		{"a form post", form, "dry_run=true", nil, true, http.StatusBadRequest, `"body":`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []func(*web.Server)
+			if tt.allow {
+				opts = append(opts, allowAdmin)
+			}
+			e := newEnv(t, opts...)
+			w := e.do(t, "POST", "/admin/retention", tt.contentType, tt.body, tt.headers...)
+			if w.Code != tt.want || !strings.Contains(w.Body.String(), tt.wantText) {
+				t.Errorf("got %d %s, want %d and %q", w.Code, w.Body, tt.want, tt.wantText)
+			}
+		})
 	}
 }

@@ -11,6 +11,9 @@ import (
 type confirmData struct {
 	consent.ConfirmTarget
 	Action string
+	// WithdrawURL is the self-service unsubscribe page, for links that
+	// have expired or have nothing left to confirm.
+	WithdrawURL string
 }
 
 // confirmPage answers GET and HEAD on a confirm link with the wording the
@@ -47,7 +50,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 // confirm page, past) the button, the resend offer for an expired link, and
 // hands every other error to fail.
 func (s *Server) renderConfirm(w http.ResponseWriter, r *http.Request, tok string, t consent.ConfirmTarget, err error, okPage string) {
-	data := confirmData{ConfirmTarget: t, Action: s.confirmLink(r, tok)}
+	data := confirmData{ConfirmTarget: t, Action: s.confirmLink(r, tok), WithdrawURL: s.withdrawURL(r)}
 	switch {
 	case errors.Is(err, consent.ErrLinkExpired):
 		data.Action = s.link(r, "/confirm/resend?t="+url.QueryEscape(tok))

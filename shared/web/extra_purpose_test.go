@@ -119,8 +119,8 @@ func TestSignupRefusesBadPurposes(t *testing.T) {
 				if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.Errors[tt.wantField] == "" {
 					t.Errorf("body %s: want an error for %q", w.Body, tt.wantField)
 				}
-			} else if body := w.Body.String(); !strings.Contains(body, "<strong>"+tt.wantField+"</strong>") || !strings.Contains(body, "Nothing was saved") {
-				t.Errorf("error page does not name %q:\n%s", tt.wantField, body)
+			} else if body := w.Body.String(); !strings.Contains(body, "The boxes you ticked") || strings.Contains(body, "<strong>"+tt.wantField+"</strong>") || !strings.Contains(body, "Nothing was saved") {
+				t.Errorf("error page does not name the boxes for people (%q):\n%s", tt.wantField, body)
 			}
 			if e.store.Writes() != 0 || len(e.mailer.Sent()) != 0 {
 				t.Errorf("got %d writes and %d mails, want none", e.store.Writes(), len(e.mailer.Sent()))
@@ -129,7 +129,7 @@ func TestSignupRefusesBadPurposes(t *testing.T) {
 	}
 	// A magnet without extra boxes takes none.
 	e := newEnv(t)
-	if w := e.do(t, "POST", "/signup", form, base+"&purpose=books-r-us"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "<strong>purposes</strong>") {
+	if w := e.do(t, "POST", "/signup", form, base+"&purpose=books-r-us"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "The boxes you ticked") {
 		t.Errorf("extra box on the plain magnet: %d, want 400 naming purposes", w.Code)
 	}
 }

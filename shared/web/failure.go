@@ -22,6 +22,11 @@ var (
 	// do (no known button, or a form that cannot be read). It is answered
 	// like a bad token.
 	errBadLink = errors.New("link request without a known action")
+	// errNotFound: no route has this path (404 page).
+	errNotFound = errors.New("no such page")
+	// errUnknownDownload: a page or form names a magnet that is not
+	// configured (404 page).
+	errUnknownDownload = errors.New("no such download")
 )
 
 // failureMessage is the only thing a client learns about an unexpected error.
@@ -44,6 +49,30 @@ type failure struct {
 	// retryAfter is the Retry-After header in seconds; retryIn says the same
 	// for people ("in about 5 minutes").
 	retryAfter, retryIn string
+	// signup and origin: a refused cross-origin sign-up, and the origin it
+	// came from if it can be shown (see originRefusal).
+	signup bool
+	origin string
+	// download: the not_found page is for an unknown download, not a path.
+	download bool
+}
+
+// failurePage is what an error page is rendered with.
+type failurePage struct {
+	Fields map[string]string
+	// Problems are Fields for people, in form order, each with the label
+	// of its field ("Email address"), not its key.
+	Problems                []fieldProblem
+	Back, BackText, RetryIn string
+	// Signup and Origin: see failure.
+	Signup bool
+	Origin string
+	// Download: see failure. Posted: the request was a POST, so the page
+	// can say nothing was saved.
+	Download, Posted bool
+	// WithdrawURL is the self-service unsubscribe page, offered on pages
+	// for links that no longer work.
+	WithdrawURL string
 }
 
 // failureFor is the one table from errors to responses; anything it does not
@@ -65,9 +94,14 @@ func failureFor(err error) failure {
 		f := failure{status: http.StatusForbidden, page: "not_allowed",
 			fields: map[string]string{"origin": "This page may not post sign-ups for this download."}}
 		if errors.As(err, &refusal) {
-			f.back, f.backText = refusal.back, refusal.backText
+			f.back, f.backText, f.signup, f.origin = refusal.back, refusal.backText, refusal.signup, refusal.origin
 		}
 		return f
+	case errors.Is(err, errNotFound):
+		return failure{status: http.StatusNotFound, page: "not_found", message: "There is nothing at this address."}
+	case errors.Is(err, errUnknownDownload):
+		return failure{status: http.StatusNotFound, page: "not_found", download: true,
+			fields: map[string]string{"magnet": "This download does not exist."}}
 	case errors.As(err, &limited):
 		in := retryIn(limited.RetryAfter)
 		return failure{status: http.StatusTooManyRequests, page: "too_many",
@@ -109,14 +143,24 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		return
 	}
-	data := struct {
-		Fields                  map[string]string
-		Back, BackText, RetryIn string
-	}{f.fields, f.back, f.backText, f.retryIn}
+	data := failurePage{
+		Fields: f.fields, Problems: problems(f.fields), Back: f.back, BackText: f.backText, RetryIn: f.retryIn,
+		Signup: f.signup, Origin: f.origin, Download: f.download, Posted: r.Method == http.MethodPost,
+		WithdrawURL: s.withdrawURL(r),
+	}
 	if err := writePage(w, r, f.status, f.page, data); err != nil {
 		s.logFailure(r, err)
 		http.Error(w, failureMessage, http.StatusInternalServerError)
 	}
+}
+
+// withdrawURL is the self-service unsubscribe page, /withdraw: where a
+// person whose link no longer works can get a fresh one.
+func (s *Server) withdrawURL(r *http.Request) string {
+	if s.Service == nil {
+		return "/withdraw"
+	}
+	return s.link(r, "/withdraw")
 }
 
 // retrySeconds is d in whole seconds, rounded up, at least 1: the

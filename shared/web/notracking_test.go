@@ -68,11 +68,17 @@ func TestPagesTrackNothing(t *testing.T) {
 	// earlier ones made.
 	steps := []pageVisit{
 		{name: "landing page", method: "GET", target: fixed("/"), landing: true, wantStatus: 200, wantText: "Send me the download"},
-		{name: "thanks without magnet", method: "GET", target: fixed("/thanks"), wantStatus: 200, wantText: "We are sending your download"},
+		{name: "thanks without magnet", method: "GET", target: fixed("/thanks"), wantStatus: 400, wantText: "We can't find this download"},
+		{name: "thanks for an unknown magnet", method: "GET", target: fixed("/thanks?magnet=unknown"), wantStatus: 404, wantText: "We can't find this download"},
 		{name: "thanks", method: "GET", target: fixed("/thanks?magnet=uk-gdpr-checklist"), wantStatus: 200, wantText: "The UK GDPR Lead-Magnet Checklist"},
+		{name: "thanks, box ticked", method: "GET", target: fixed("/thanks?magnet=uk-gdpr-checklist&confirm=1"), wantStatus: 200, wantText: "One more step"},
+		{name: "unknown path", method: "GET", target: fixed("/no-such-page"), wantStatus: 404, wantText: "Page not found"},
 		{name: "privacy notice", method: "GET", target: fixed("/notice?magnet=uk-gdpr-checklist"), wantStatus: 200, wantText: "<h2>Your rights</h2>"},
 		{name: "privacy notice of an unknown magnet", method: "GET", target: fixed("/notice?magnet=nope"), wantStatus: 404, wantText: "This privacy notice does not exist"},
 		{name: "unknown privacy notice version", method: "GET", target: fixed("/notice?magnet=uk-gdpr-checklist&version=notice-00000000000000000000000000000000"), wantStatus: 404, wantText: "This privacy notice does not exist"},
+		{name: "form snippet", method: "GET", target: fixed("/forms/uk-gdpr-checklist"), wantStatus: 200, wantText: `name="marketing_consent" value="yes">`},
+		{name: "form script", method: "GET", target: fixed("/forms/uk-gdpr-checklist.js"), wantStatus: 200, wantText: `"uk-gdpr-checklist"`},
+		{name: "form of an unknown magnet", method: "GET", target: fixed("/forms/nope"), wantStatus: 404, wantText: "No sign-up form here"},
 		{name: "withdraw form", method: "GET", target: fixed("/withdraw"), wantStatus: 200, wantText: `name="email"`},
 		{name: "data request form", method: "GET", target: fixed("/privacy"), wantStatus: 200, wantText: `name="request"`},
 		{name: "data request link without token", method: "GET", target: fixed("/privacy/confirm"), wantStatus: 400, wantText: "This link does not work"},
@@ -107,6 +113,7 @@ func TestPagesTrackNothing(t *testing.T) {
 		{name: "suppression list (admin only)", method: "GET", target: fixed("/admin/suppression"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
 		{name: "consent audit (admin only)", method: "GET", target: fixed("/admin/audit?from=2026-11-01"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
 		{name: "delivery jobs (admin only)", method: "GET", target: fixed("/admin/jobs?state=failed"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
+		{name: "record of processing (admin only)", method: "GET", target: fixed("/admin/records"), wantStatus: 403, wantText: "Admin routes need the operator's credentials."},
 	}
 
 	e := newEnv(t)
@@ -129,8 +136,7 @@ func TestPagesTrackNothing(t *testing.T) {
 		} else {
 			w = e.do(t, st.method, target, st.ctype, st.body, st.headers...)
 		}
-		path, _, _ := strings.Cut(target, "?")
-		visited[st.method+" "+path] = true
+		visited[routePattern(st.method, target)] = true
 		t.Run(fmt.Sprintf("%02d %s %s", i, st.method, st.name), func(t *testing.T) {
 			if w.Code != st.wantStatus {
 				t.Errorf("status: got %d, want %d", w.Code, st.wantStatus)
@@ -169,6 +175,21 @@ func TestPagesTrackNothing(t *testing.T) {
 			t.Errorf("route %s %s: no step visits it; add one to TestPagesTrackNothing", rt.Method, rt.Path)
 		}
 	}
+}
+
+// routePattern is the "METHOD /path" of the route a request for target
+// matches ("GET /forms/{magnet}" for /forms/x.js), or of target's path if
+// none does.
+func routePattern(method, target string) string {
+	mux := http.NewServeMux()
+	for _, rt := range web.Routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Path, func(http.ResponseWriter, *http.Request) {})
+	}
+	if _, pattern := mux.Handler(httptest.NewRequest(method, target, nil)); pattern != "" {
+		return pattern
+	}
+	path, _, _ := strings.Cut(target, "?")
+	return method + " " + path
 }
 
 // TestNoRouteSetsACookie sends an empty request to every route in the route

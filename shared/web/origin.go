@@ -39,6 +39,12 @@ const maxLoggedOrigin = 100
 type originRefusal struct {
 	back     string // a link to the page with the right form, or ""
 	backText string
+	// signup: a sign-up was refused (the site owner can allow their page in
+	// the magnet's allowed_origins), not a post to one of our own pages.
+	signup bool
+	// origin is the page's origin as the browser stated it, if it is a
+	// plain scheme://host; shown so a site owner knows what to allow.
+	origin string
 }
 
 func (e *originRefusal) Error() string { return errOriginNotAllowed.Error() }
@@ -89,13 +95,22 @@ func (s *Server) signupSource(r *http.Request, m magnet.Magnet, known bool) erro
 	if reason == "" {
 		return nil
 	}
-	refusal := &originRefusal{}
+	refusal := &originRefusal{signup: true, origin: shownOrigin(origin)}
 	if known && len(m.AllowedOrigins) > 0 {
 		site := m.AllowedOrigins[0]
 		refusal.back, refusal.backText = site, "Sign up on "+strings.TrimPrefix(strings.TrimPrefix(site, "https://"), "http://")
 	}
 	s.logRefusal(r, reason, origin, magnetLabel(m, known))
 	return refusal
+}
+
+// shownOrigin is origin if it is a plain, short scheme://host that can be
+// shown on the refusal page, else "".
+func shownOrigin(origin string) string {
+	if len(origin) > maxLoggedOrigin || refererOrigin(origin) != origin {
+		return ""
+	}
+	return origin
 }
 
 // ownSource checks a post to this service's own pages (withdraw, confirm,

@@ -8,7 +8,11 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
+	"time"
+
+	"github.com/unbundled/unbundled/shared/consent"
 )
 
 //go:embed templates/*.html
@@ -21,7 +25,7 @@ var templateFS embed.FS
 var pages = parsePages(templateFS)
 
 func parsePages(fsys fs.FS) map[string]*template.Template {
-	layout := template.Must(template.ParseFS(fsys, "templates/layout.html"))
+	layout := template.Must(template.New("layout.html").Funcs(pageFuncs).ParseFS(fsys, "templates/layout.html"))
 	files, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -35,6 +39,32 @@ func parsePages(fsys fs.FS) map[string]*template.Template {
 		m[name] = template.Must(template.Must(layout.Clone()).ParseFS(fsys, file))
 	}
 	return m
+}
+
+// pageFuncs are the functions every page may call.
+var pageFuncs = template.FuncMap{"readableTimes": readableTimes, "mentionsUnsubscribe": mentionsUnsubscribe}
+
+// mentionsUnsubscribe reports whether a consent wording already tells the
+// person they can unsubscribe, so the form does not say it twice.
+func mentionsUnsubscribe(wording string) bool {
+	return strings.Contains(strings.ToLower(wording), "unsubscribe")
+}
+
+// isoTime matches the RFC 3339 UTC times our own texts carry
+// ("2026-11-28T10:00:00Z"), such as a consent decision's reason.
+var isoTime = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\b`)
+
+// readableTimes rewrites every RFC 3339 UTC time in text the way people
+// read dates (consent.ReadableTime: "28 November 2026, 10:00 UTC"), for
+// pages showing a text made for tools, such as a decision's reason.
+func readableTimes(text string) string {
+	return isoTime.ReplaceAllStringFunc(text, func(s string) string {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return s
+		}
+		return consent.ReadableTime(t)
+	})
 }
 
 // render writes a full HTML page (headers only for HEAD). If the page cannot

@@ -36,6 +36,9 @@ var routes = []Route{
 	{"OPTIONS", "/signup", SignupFunction, (*Server).signupPreflight},
 	{"GET", "/thanks", SignupFunction, (*Server).thanks},
 	{"GET", "/notice", SignupFunction, (*Server).notice},
+	// The form snippet, and with ".js" its script (one pattern: a wildcard
+	// is a whole path segment).
+	{"GET", "/forms/{magnet}", SignupFunction, (*Server).forms},
 	{"GET", "/unsubscribe", UnsubscribeFunction, (*Server).unsubscribePage},
 	{"HEAD", "/unsubscribe", UnsubscribeFunction, (*Server).unsubscribePage},
 	{"POST", "/unsubscribe", UnsubscribeFunction, (*Server).unsubscribe},
@@ -63,6 +66,8 @@ var routes = []Route{
 	{"GET", "/admin/audit", AdminFunction, (*Server).audit},
 	{"GET", "/admin/jobs", AdminFunction, (*Server).jobs},
 	{"POST", "/admin/jobs/retry", AdminFunction, (*Server).retryJobs},
+	{"GET", "/admin/records", AdminFunction, (*Server).records},
+	{"POST", "/admin/retention", AdminFunction, (*Server).applyRetention},
 }
 
 // Admin reports whether the route answers the operator: on AWS it is
@@ -81,7 +86,7 @@ func Routes() []Route {
 // answering every request with 404.
 func (s *Server) Handler(function string) http.Handler {
 	mux := http.NewServeMux()
-	served := 0
+	var paths []string
 	for _, rt := range routes {
 		if function != "" && rt.Function != function {
 			continue
@@ -89,10 +94,10 @@ func (s *Server) Handler(function string) http.Handler {
 		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
 			rt.serve(s, w, r)
 		})
-		served++
+		paths = append(paths, rt.Path)
 	}
-	if served == 0 {
+	if len(paths) == 0 {
 		panic("web: no routes for function " + function)
 	}
-	return s.Middleware(mux)
+	return s.Middleware(s.orNotFound(mux, paths))
 }

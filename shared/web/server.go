@@ -122,6 +122,29 @@ func evidence(r *http.Request) consent.Evidence {
 	return consent.Evidence{SourceIP: ip, UserAgent: ua, RequestID: RequestID(r.Context())}
 }
 
+// orNotFound serves mux, whose routes have paths (route patterns without
+// their methods), and answers every other path with the not-found page
+// (404; JSON for JSON requests and under /admin/). A path a route has, but
+// not for the request's method, is left to mux (405).
+func (s *Server) orNotFound(mux http.Handler, paths []string) http.Handler {
+	known := http.NewServeMux()
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if !seen[p] {
+			seen[p] = true
+			known.Handle(p, mux)
+		}
+	}
+	known.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/admin/") {
+			s.adminFail(w, r, errNotFound)
+			return
+		}
+		s.fail(w, r, errNotFound)
+	})
+	return known
+}
+
 // link is an absolute link to path on this service, so pages and redirects
 // also work behind a base URL with a path prefix.
 func (s *Server) link(r *http.Request, path string) string {

@@ -104,6 +104,13 @@ func TestSignupCompanyFormAndJSON(t *testing.T) {
 	}
 }
 
+// subscriberLabels are the labels the form gives the subscriber fields: an
+// error page names a field by its label, not its key.
+var subscriberLabels = map[string]string{
+	"subscriber_type": "You are signing up as", "organisation": "Organisation name", "role": "Your role there",
+	"company_number": "Companies House number", "org_kind": "Public body",
+}
+
 // Bad or ambiguous subscriber fields get 400 naming the field, and nothing
 // is stored or sent — on a magnet that does not ask, any of them sent with
 // a value.
@@ -155,8 +162,8 @@ func TestSignupRefusesSubscriberFields(t *testing.T) {
 				if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.Errors[tt.wantField] == "" {
 					t.Errorf("body %s: want errors.%s", w.Body, tt.wantField)
 				}
-			} else if !strings.Contains(w.Body.String(), tt.wantField) {
-				t.Errorf("page does not name %s: %s", tt.wantField, w.Body)
+			} else if label := subscriberLabels[tt.wantField]; !strings.Contains(w.Body.String(), label) {
+				t.Errorf("page does not name %s as %q: %s", tt.wantField, label, w.Body)
 			}
 			if e.store.Writes() != 0 || len(e.mailer.Sent()) != 0 {
 				t.Errorf("got %d writes and %d mails, want none", e.store.Writes(), len(e.mailer.Sent()))

@@ -143,7 +143,9 @@ func TestSignupTraps(t *testing.T) {
 					}
 				} else {
 					w = e.do(t, "POST", "/signup", form, fields.Encode())
-					if got, want := w.Header().Get("Location"), "https://signup.example.com/thanks?magnet="+magnetID; w.Code != http.StatusSeeOther || got != want {
+					// The box is ticked on a double opt-in magnet: the thank-you
+					// page is told to ask for confirmation, trapped or not.
+					if got, want := w.Header().Get("Location"), "https://signup.example.com/thanks?magnet="+magnetID+"&confirm=1"; w.Code != http.StatusSeeOther || got != want {
 						t.Fatalf("got %d to %q, want 303 to %q", w.Code, got, want)
 					}
 				}

@@ -27,6 +27,13 @@ type unsubscribeData struct {
 	Direct      bool
 	MaskedEmail string
 	Action      string
+	// AlreadyUnsubscribed: the link has nothing left to stop for its
+	// purpose; OtherMarketing: other marketing from Controller still
+	// stands (see consent.UnsubscribeTarget).
+	AlreadyUnsubscribed, OtherMarketing bool
+	// WithdrawURL is the self-service unsubscribe page, for emails from
+	// another list or address.
+	WithdrawURL string
 }
 
 // purposeName says a narrower purpose without its controller ("weekly SEO
@@ -48,7 +55,9 @@ func controllerOf(m magnet.Magnet) string {
 }
 
 // unsubscribePage answers GET and HEAD on an unsubscribe link with a page and
-// a button. It never writes: mail scanners open every link.
+// a button — or, for a link whose purpose is already withdrawn, a page
+// saying so, with a button only if other marketing from the controller
+// still stands. It never writes: mail scanners open every link.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("t")
 	t, err := s.Service.DescribeUnsubscribe(r.Context(), tok)
@@ -56,7 +65,8 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, PurposeName: purposeName(t.Magnet), MaskedEmail: t.MaskedEmail, Direct: t.Direct, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok))})
+	s.render(w, r, http.StatusOK, "unsubscribe", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, PurposeName: purposeName(t.Magnet), MaskedEmail: t.MaskedEmail, Direct: t.Direct, Action: s.link(r, "/unsubscribe?t="+url.QueryEscape(tok)),
+		AlreadyUnsubscribed: t.AlreadyUnsubscribed, OtherMarketing: t.OtherMarketing, WithdrawURL: s.withdrawURL(r)})
 }
 
 // linkOptions answers OPTIONS on emailed links (sent by some scanners and
@@ -109,7 +119,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, All: all, PurposeName: purposeName(t.Magnet), Direct: t.Direct})
+	s.render(w, r, http.StatusOK, "unsubscribed", unsubscribeData{Magnet: t.Magnet, Controller: controllerOf(t.Magnet), Narrow: t.Magnet.Purpose != nil, All: all, PurposeName: purposeName(t.Magnet), Direct: t.Direct, WithdrawURL: s.withdrawURL(r)})
 }
 
 // readLinkForm reads the form posted to an emailed link into r.PostForm and

@@ -86,7 +86,11 @@ func TestSignupFormRedirectsAndRecordsConsent(t *testing.T) {
 			if w.Code != http.StatusSeeOther {
 				t.Fatalf("status: got %d, want 303", w.Code)
 			}
-			if got, want := w.Header().Get("Location"), "https://signup.example.com/thanks?magnet=uk-gdpr-checklist"; got != want {
+			want := "https://signup.example.com/thanks?magnet=uk-gdpr-checklist"
+			if tt.wantGranted {
+				want += "&confirm=1" // a box ticked on a double opt-in magnet
+			}
+			if got := w.Header().Get("Location"); got != want {
 				t.Errorf("Location: got %q, want %q", got, want)
 			}
 			granted := consent.MarketingStatus(e.ledger(t, "ann@example.com"), consenttest.SamplePurpose).Consented()

@@ -11,6 +11,7 @@ import (
 type withdrawData struct {
 	Action string
 	Errors map[string]string
+	Email  string // the address sent, shown again with Errors
 }
 
 // withdrawPage is the self-service page for people who lost our emails:
@@ -41,7 +42,7 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) {
 	var verr *consent.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		s.render(w, r, http.StatusBadRequest, "withdraw", withdrawData{Action: s.link(r, "/withdraw"), Errors: verr.Fields})
+		s.render(w, r, http.StatusBadRequest, "withdraw", withdrawData{Action: s.link(r, "/withdraw"), Errors: verr.Fields, Email: r.PostForm.Get("email")})
 	case err != nil:
 		s.fail(w, r, err)
 	default:

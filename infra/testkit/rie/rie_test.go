@@ -105,6 +105,9 @@ func TestFunctionsUnderRuntimeEmulator(t *testing.T) {
 		if wantLocation == "" {
 			// Absolute, so it also works behind a base URL with a path prefix.
 			wantLocation = s.baseURL + "/thanks?magnet=" + url.QueryEscape(m.ID)
+			if m.RequiresConfirmation() {
+				wantLocation += "&confirm=1" // the box was ticked: the page asks to confirm
+			}
 		}
 		if got := r.header.Get("Location"); got != wantLocation {
 			t.Errorf("Location: got %q, want %q", got, wantLocation)
