@@ -854,7 +854,9 @@ func (a *attackRun) names(t *testing.T) {
 			ok = json.Unmarshal([]byte(got.body), &e) == nil && strings.Contains(strings.ToLower(e.Errors["name"]), "name")
 		} else {
 			got = s.must(t, "POST", "/signup", formType, attackForm(email, name, attackMagnet, true), nil)
-			ok = strings.Contains(got.body, "<strong>name</strong>")
+			// The form comes back with a message under the name field,
+			// named by its label.
+			ok = strings.Contains(got.body, "First name: Your name")
 		}
 		if events, _ := s.events(t, email); len(events) > 0 {
 			ok = false
