@@ -5,6 +5,7 @@
 #   make unit    the Go-only tests (go test -short): no emulator, Python or Node
 #   make attack  the attack suite against the local server; prints a table
 #   make fuzz    every fuzz target for FUZZTIME (default 20s) each
+#   make screenshots  regenerate the README's screenshots (docs/screenshots) from the browser tests
 #
 # Lambda bootstraps: `sam build` calls build-<LogicalId> with ARTIFACTS_DIR set.
 # ARCH picks the CPU for sam build (template parameter Architecture) and the
@@ -31,7 +32,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 export SAM_CLI_TELEMETRY := 0
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help run test tools check unit attack fuzz sam-validate sam-build bench deploy clean \
+.PHONY: help run test tools check unit attack fuzz screenshots sam-validate sam-build bench deploy clean \
 	build-SignupFunction build-UnsubscribeFunction build-ConfirmFunction \
 	build-DeliverFunction build-SweepFunction build-FeedbackFunction build-AdminFunction \
 	build-RetentionFunction
@@ -44,9 +45,9 @@ run: ## start the local server on http://127.0.0.1:8080 (data in ./data)
 
 test: tools check sam-validate ## everything: lint, unit, conformance, emulator, runtime-emulator and attack tests, fuzzing
 	$(MAKE) sam-build ARCH=$(HOST_ARCH)
-	rm -f .aws-sam/attack-report.txt
+	rm -rf .aws-sam/attack-report.txt .aws-sam/screenshots
 	UNBUNDLED_SAM_BUILD_DIR=$(CURDIR)/.aws-sam/build UNBUNDLED_RIE_REPORT=$(CURDIR)/.aws-sam/rie-report.txt \
-		UNBUNDLED_ATTACK_REPORT=$(CURDIR)/.aws-sam/attack-report.txt \
+		UNBUNDLED_ATTACK_REPORT=$(CURDIR)/.aws-sam/attack-report.txt UNBUNDLED_SCREENSHOTS=$(CURDIR)/.aws-sam/screenshots \
 		$(GO) test -race -count=1 -timeout 20m ./...
 	@cat .aws-sam/rie-report.txt .aws-sam/attack-report.txt
 	$(MAKE) fuzz
@@ -60,6 +61,18 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 		echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
 	done
+
+# The README's screenshots: the browser tests save every page and email at
+# 375 and 1280 px wide in .aws-sam/screenshots; these few are committed.
+SCREENSHOTS := landing-1280 email-freebie-1280 confirm-1280 unsubscribe-375 proof-1280
+
+screenshots: tools ## run the browser tests and copy the README's screenshots into docs/screenshots
+	rm -rf .aws-sam/screenshots
+	UNBUNDLED_SCREENSHOTS=$(CURDIR)/.aws-sam/screenshots $(GO) test -count=1 -timeout 10m -run '^TestBrowser' ./infra/local/
+	mkdir -p docs/screenshots
+	rm -f docs/screenshots/*.png
+	for s in $(SCREENSHOTS); do cp .aws-sam/screenshots/$$s.png docs/screenshots/; done
+	@du -ch docs/screenshots/*.png | tail -n1
 
 unit: ## Go-only tests, no emulators or browser (packages that need them skip with a message)
 	$(GO) test -short -race -count=1 ./...

@@ -4,7 +4,7 @@
 #   <repo>/.tools/venv           Python venv: moto[server], aws-sam-cli, cfn-lint
 #                                (infra/tools/requirements.txt + constraints.txt)
 #   <repo>/infra/tools/node_modules
-#                                aws-ses-v2-local (infra/tools/package.json + package-lock.json)
+#                                aws-ses-v2-local, axe-core (infra/tools/package.json + package-lock.json)
 #   <repo>/.tools/bin            aws-lambda-rie, built from the `tool` directive in go.mod
 #
 # Idempotent and fast when up to date: each tool has a stamp file in
@@ -122,19 +122,21 @@ install_venv() {
 	echo "tools: $label: installed in $((SECONDS - start))s"
 }
 
-# --- npm: aws-ses-v2-local ----------------------------------------------------
+# --- npm: aws-ses-v2-local, axe-core (the browser tests' accessibility checks) ---
 install_npm() {
 	need node "run aws-ses-v2-local"
-	need npm "install aws-ses-v2-local"
+	need npm "install aws-ses-v2-local and axe-core"
 	local node_major
 	node_major="$(node -p 'process.versions.node.split(".")[0]')"
 	local h
 	h="$(hash_of "npm:$recipe_npm:node$node_major" "$pins/package.json" "$pins/package-lock.json")"
 	local cli="$pins/node_modules/aws-ses-v2-local/dist/cli.js"
-	local version
+	local axe="$pins/node_modules/axe-core/axe.min.js"
+	local version axe_version
 	version="$(sed -n 's/.*"aws-ses-v2-local": *"\([^"]*\)".*/\1/p' "$pins/package.json" | head -n1)"
-	local label="npm (infra/tools/node_modules: aws-ses-v2-local $version)"
-	if up_to_date npm "$h" && [[ -f "$cli" ]]; then
+	axe_version="$(sed -n 's/.*"axe-core": *"\([^"]*\)".*/\1/p' "$pins/package.json" | head -n1)"
+	local label="npm (infra/tools/node_modules: aws-ses-v2-local $version, axe-core $axe_version)"
+	if up_to_date npm "$h" && [[ -f "$cli" && -f "$axe" ]]; then
 		echo "tools: $label: up to date"
 		return
 	fi
@@ -144,6 +146,7 @@ install_npm() {
 	: >"$logs/npm.log"
 	run_logged npm "npm ci" npm ci --prefix "$pins" --no-audit --no-fund --ignore-scripts
 	[[ -f "$cli" ]] || die "npm ci succeeded but $cli is missing (see .tools/logs/npm.log)"
+	[[ -f "$axe" ]] || die "npm ci succeeded but $axe is missing (see .tools/logs/npm.log)"
 	run_logged npm "aws-ses-v2-local --version" node "$cli" --version
 	echo "$h" >"$stamps/npm"
 	echo "tools: $label: installed in $((SECONDS - start))s"
