@@ -131,6 +131,21 @@ func readAdminJSON(r *http.Request, v any, example string) error {
 }
 
 // checkAddresses bounds a batch of addresses.
+// readAdmin admits r as an admin request and reads its JSON body into v
+// (readAdminJSON), answering the failure itself; it reports whether the
+// handler may go on.
+func (s *Server) readAdmin(w http.ResponseWriter, r *http.Request, v any, example string) bool {
+	err := s.admit(r)
+	if err == nil {
+		err = readAdminJSON(r, v, example)
+	}
+	if err != nil {
+		s.adminFail(w, r, err)
+		return false
+	}
+	return true
+}
+
 func checkAddresses(addresses []string) error {
 	switch {
 	case len(addresses) == 0:
@@ -159,13 +174,8 @@ type mayEmailAnswer struct {
 // may-email`, from the same function. An address that is not valid gets an
 // "error" instead of a decision; the batch still answers 200.
 func (s *Server) mayEmail(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		s.adminFail(w, r, err)
-		return
-	}
 	var in mayEmailRequest
-	if err := readAdminJSON(r, &in, `{"addresses": ["ann@example.com"], "purpose": "marketing:…"}`); err != nil {
-		s.adminFail(w, r, err)
+	if !s.readAdmin(w, r, &in, `{"addresses": ["ann@example.com"], "purpose": "marketing:…"}`) {
 		return
 	}
 	if err := checkAddresses(in.Addresses); err != nil {
@@ -285,13 +295,8 @@ type objectAnswer struct {
 // operator), and says per address whether it was recorded now (false:
 // already objected) or why the address is not valid.
 func (s *Server) object(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		s.adminFail(w, r, err)
-		return
-	}
 	var in addressesRequest
-	if err := readAdminJSON(r, &in, `{"addresses": ["ann@example.com"]}`); err != nil {
-		s.adminFail(w, r, err)
+	if !s.readAdmin(w, r, &in, `{"addresses": ["ann@example.com"]}`) {
 		return
 	}
 	if err := checkAddresses(in.Addresses); err != nil {
@@ -341,13 +346,8 @@ type eraseAnswer struct {
 // consent.Erasure) or why the address is not valid. A missing or bad
 // reason refuses the whole request before anything is erased.
 func (s *Server) erase(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		s.adminFail(w, r, err)
-		return
-	}
 	var in eraseRequest
-	if err := readAdminJSON(r, &in, `{"addresses": ["ann@example.com"], "reason": "erasure request by email, 2 December 2026"}`); err != nil {
-		s.adminFail(w, r, err)
+	if !s.readAdmin(w, r, &in, `{"addresses": ["ann@example.com"], "reason": "erasure request by email, 2 December 2026"}`) {
 		return
 	}
 	if err := checkAddresses(in.Addresses); err != nil {
@@ -551,13 +551,8 @@ type rectifyRequest struct {
 // {"address", "name", "rectified"} (false: the name held was already
 // that). An address nobody is on record with is 400.
 func (s *Server) rectify(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		s.adminFail(w, r, err)
-		return
-	}
 	var in rectifyRequest
-	if err := readAdminJSON(r, &in, `{"address": "ann@example.com", "name": "Ann Lee"}`); err != nil {
-		s.adminFail(w, r, err)
+	if !s.readAdmin(w, r, &in, `{"address": "ann@example.com", "name": "Ann Lee"}`) {
 		return
 	}
 	if in.Name == nil {
@@ -677,13 +672,8 @@ type suppressionAnswer struct {
 // bad reason refuses the whole request before anything is written.
 // Per address the answer says what changed, or why not ("error").
 func (s *Server) suppressionChange(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		s.adminFail(w, r, err)
-		return
-	}
 	var in suppressionRequest
-	if err := readAdminJSON(r, &in, `{"action": "add", "addresses": ["ann@example.com"], "reason": "asked by phone for no email at all"}`); err != nil {
-		s.adminFail(w, r, err)
+	if !s.readAdmin(w, r, &in, `{"action": "add", "addresses": ["ann@example.com"], "reason": "asked by phone for no email at all"}`) {
 		return
 	}
 	var err error
@@ -816,13 +806,8 @@ type retryRequest struct {
 // local server the dispatcher, at once. A request with all_failed retries
 // what it finds within the function's timeout; send it again to go on.
 func (s *Server) retryJobs(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		s.adminFail(w, r, err)
-		return
-	}
 	var in retryRequest
-	if err := readAdminJSON(r, &in, `{"ids": ["…"]} or {"all_failed": true}`); err != nil {
-		s.adminFail(w, r, err)
+	if !s.readAdmin(w, r, &in, `{"ids": ["…"]} or {"all_failed": true}`) {
 		return
 	}
 	var err error
@@ -939,13 +924,8 @@ type retentionAnswer struct {
 // sending it again reaches others; `unbundled retention run` has no time
 // limit.
 func (s *Server) applyRetention(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		s.adminFail(w, r, err)
-		return
-	}
 	var in retentionRequest
-	if err := readAdminJSON(r, &in, `{"dry_run": true}`); err != nil {
-		s.adminFail(w, r, err)
+	if !s.readAdmin(w, r, &in, `{"dry_run": true}`) {
 		return
 	}
 	if in.DryRun == nil {
