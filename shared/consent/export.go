@@ -63,13 +63,10 @@ func (s *Service) Export(ctx context.Context, address string) (Export, error) {
 			return Export{}, fmt.Errorf("export: %w", err)
 		}
 	}
+	// The ledger is read once: each purpose's answer is the one rule
+	// applied to it (MayEmail would read it again per purpose).
 	for _, p := range s.Catalog.Purposes() {
-		d, err := s.MayEmail(ctx, email, p.ID)
-		if err != nil {
-			return Export{}, fmt.Errorf("export: %w", err)
-		}
-		d.OptOutURL = ""
-		x.Decisions = append(x.Decisions, d)
+		x.Decisions = append(x.Decisions, Decide(ledger, p.ID, p.Categories...))
 	}
 	return x, nil
 }

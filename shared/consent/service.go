@@ -97,6 +97,7 @@ type Service struct {
 	Metrics Metrics
 
 	archived sync.Map // "magnet\nversion" archived by this Service
+	notices  sync.Map // noticeKey -> Notice built by archiveNotice
 }
 
 // commitAfterLedger commits the Write next(ledger) returns, its events at
